@@ -1,0 +1,70 @@
+"""Role definitions: which permissions each role (a Django group) holds.
+
+Applied by `manage.py apply_roles`; never edited by hand in the admin, so the rights of
+every role are reviewed in code (ISO/IEC 20000-1 7.2 roles and responsibilities). As
+process apps arrive they add their model and per-transition permissions here.
+"""
+
+from .choices import Role
+
+_READ_REFERENCE = [
+    "accounts.view_organisation",
+    "accounts.view_organisationcontact",
+    "accounts.view_supportgroup",
+    "accounts.view_user",
+]
+
+_TICKET_WORK = [
+    "accounts.access_workspace",
+    "core.view_comment",
+    "core.add_comment",
+    "core.view_attachment",
+    "core.add_attachment",
+    "core.view_ticketevent",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.CUSTOMER: [
+        "accounts.access_portal",
+        "accounts.view_organisation",
+        "core.view_comment",
+        "core.add_comment",
+        "core.view_attachment",
+        "core.add_attachment",
+    ],
+    Role.AGENT: [*_READ_REFERENCE, *_TICKET_WORK],
+    Role.MANAGER: [
+        *_READ_REFERENCE,
+        *_TICKET_WORK,
+        "accounts.view_dashboard",
+        "accounts.change_supportgroup",
+        "accounts.add_supportgroupmembership",
+        "accounts.delete_supportgroupmembership",
+        "accounts.view_supportgroupmembership",
+    ],
+    Role.ADMINISTRATOR: [
+        *_READ_REFERENCE,
+        *_TICKET_WORK,
+        "accounts.view_dashboard",
+        "accounts.manage_api_tokens",
+        "accounts.view_apitoken",
+        "accounts.add_apitoken",
+        "accounts.change_apitoken",
+        "accounts.add_user",
+        "accounts.change_user",
+        "accounts.add_organisation",
+        "accounts.change_organisation",
+        "accounts.add_organisationcontact",
+        "accounts.change_organisationcontact",
+        "accounts.delete_organisationcontact",
+        "accounts.add_supportgroup",
+        "accounts.change_supportgroup",
+        "accounts.add_supportgroupmembership",
+        "accounts.delete_supportgroupmembership",
+        "accounts.view_supportgroupmembership",
+        "auth.view_group",
+    ],
+}
+
+# Roles whose members may sign in to the Django admin pages.
+STAFF_ROLES = frozenset({Role.ADMINISTRATOR})

@@ -1,0 +1,1 @@
+"""Models of this process arrive with its issue; the app is installed from the start."""

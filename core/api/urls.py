@@ -1,0 +1,3 @@
+app_name = "core-api"
+
+urlpatterns: list = []

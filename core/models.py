@@ -1,0 +1,204 @@
+"""The shared ticket machinery: abstract TicketBase and the tables every ticket type shares."""
+
+import pgtrigger
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import CommentVisibility, EventType, Priority
+
+
+class TicketBase(models.Model):
+    """Fields every ticket type shares; each concrete ticket declares its own FSM status.
+
+    One table per ticket type, one level of inheritance only (STYLE.md §5).
+    """
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    title = models.CharField(_("short description"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.MODERATE
+    )
+    assignment_group = models.ForeignKey(
+        "accounts.SupportGroup",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="%(app_label)s_%(class)s_assigned",
+        verbose_name=_("assignment group"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="%(app_label)s_%(class)s_assigned",
+        verbose_name=_("assignee"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="%(app_label)s_%(class)s_created",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Optimistic concurrency: every service write bumps it; a stale edit is refused.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    comments = GenericRelation("core.Comment")
+    attachments = GenericRelation("core.Attachment")
+    events = GenericRelation("core.TicketEvent")
+
+    # Each concrete ticket sets its number prefix, e.g. "INC".
+    NUMBER_PREFIX: str = ""
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class NumberCounter(models.Model):
+    """The last number handed out per prefix; rows are locked while allocating."""
+
+    prefix = models.CharField(max_length=10, unique=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("number counter")
+        verbose_name_plural = _("number counters")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.last_value}"
+
+
+class TicketAttached(models.Model):
+    """Binds a row to any ticket by content type and id (STYLE.md §5)."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    ticket = GenericForeignKey("content_type", "object_id")
+
+    class Meta:
+        abstract = True
+
+
+class Comment(TicketAttached):
+    """A public reply (seen by the customer) or an internal work note on a ticket."""
+
+    body = models.TextField(_("text"))
+    visibility = models.CharField(
+        _("visibility"),
+        max_length=20,
+        choices=CommentVisibility.choices,
+        default=CommentVisibility.PUBLIC,
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="comments",
+        verbose_name=_("author"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        indexes = [models.Index(fields=["content_type", "object_id", "created_at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_visibility_display()} by {self.author} at {self.created_at:%Y-%m-%d %H:%M}"
+        )
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == CommentVisibility.PUBLIC
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    # The stored name never reuses the uploaded one: no path tricks, no collisions.
+    return f"attachments/{instance.content_type_id}/{instance.object_id}/{instance.storage_key}"
+
+
+class Attachment(TicketAttached):
+    """A file attached to a ticket, optionally to one of its comments."""
+
+    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=255)
+    storage_key = models.CharField(max_length=64, editable=False)
+    name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    mime_type = models.CharField(_("type"), max_length=100)
+    sha256 = models.CharField(max_length=64, editable=False)
+    comment = models.ForeignKey(
+        Comment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("comment"),
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="attachments",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    is_public = models.BooleanField(
+        _("visible to the customer"),
+        default=True,
+        help_text=_("Attachments of internal work notes stay hidden from customers."),
+    )
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        indexes = [models.Index(fields=["content_type", "object_id", "uploaded_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketEvent(TicketAttached):
+    """One entry of a ticket's audit trail: who did what, when, from which value to which.
+
+    Append-only: a database trigger refuses UPDATE and DELETE, so the history an ISO/IEC
+    20000 auditor reads cannot be rewritten, not even by the admin or raw SQL.
+    """
+
+    event_type = models.CharField(_("event"), max_length=40, choices=EventType.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ticket_events",
+        verbose_name=_("actor"),
+        help_text=_("Empty when the system acted (a scheduled job, an integration rule)."),
+    )
+    occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        indexes = [models.Index(fields=["content_type", "object_id", "occurred_at"])]
+        triggers = [
+            pgtrigger.Protect(
+                name="ticketevent_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,1 @@
+"""No models: this app only presents data owned by the process apps."""

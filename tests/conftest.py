@@ -1,0 +1,57 @@
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.choices import Role
+from accounts.services import roles_apply
+from tests.factories import DEFAULT_PASSWORD, OrganisationFactory, UserFactory
+
+
+@pytest.fixture
+def roles(db):
+    """The role groups, as `manage.py apply_roles` leaves them (flushed by live-server tests)."""
+    roles_apply()
+
+
+@pytest.fixture
+def password():
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def org_a(db):
+    return OrganisationFactory(name="Acme Trading", code="acme")
+
+
+@pytest.fixture
+def org_b(db):
+    return OrganisationFactory(name="Bluebird Logistics", code="bluebird")
+
+
+@pytest.fixture
+def customer_a(org_a, roles):
+    return UserFactory(username="cust_a", organisation=org_a, roles=[Role.CUSTOMER])
+
+
+@pytest.fixture
+def customer_b(org_b, roles):
+    return UserFactory(username="cust_b", organisation=org_b, roles=[Role.CUSTOMER])
+
+
+@pytest.fixture
+def agent(db, roles):
+    return UserFactory(username="agent", roles=[Role.AGENT])
+
+
+@pytest.fixture
+def manager(db, roles):
+    return UserFactory(username="manager", roles=[Role.MANAGER])
+
+
+@pytest.fixture
+def administrator(db, roles):
+    return UserFactory(username="admin", roles=[Role.ADMINISTRATOR])
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
