@@ -1,2 +1,155 @@
-def navigation(request):
-    return {}
+"""Template context shared by every page: the agent workspace navigation."""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .permissions import DASHBOARD_PERMISSION, WORKSPACE_PERMISSION
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One entry of the left navigation, before it is resolved for a request.
+
+    `url_names` lists the URL names the entry may point to, first match wins: a process
+    whose app has no pages yet resolves none of them and shows as "coming soon", and
+    lights up by itself once its app registers the URL.
+    """
+
+    key: str
+    label: Promise
+    icon: str
+    url_names: tuple[str, ...]
+    section: Promise | None = None
+    permission: str | None = None
+
+
+# One entry per process (ISO/IEC 20000-1 clause 8), grouped as the service desk sees them.
+NAVIGATION: tuple[NavEntry, ...] = (
+    NavEntry("dashboard", _("Dashboard"), "speedometer2", ("core:home",)),
+    NavEntry(
+        "incidents",
+        _("Incidents"),
+        "exclamation-octagon",
+        ("incidents:incident_list",),
+        section=_("Service desk"),
+    ),
+    NavEntry(
+        "service_requests",
+        _("Service requests"),
+        "inbox",
+        ("service_requests:servicerequest_list", "service_requests:request_list"),
+        section=_("Service desk"),
+    ),
+    NavEntry(
+        "problems",
+        _("Problems"),
+        "bug",
+        ("problems:problem_list",),
+        section=_("Service desk"),
+    ),
+    NavEntry(
+        "changes",
+        _("Changes"),
+        "arrow-repeat",
+        ("changes:change_list",),
+        section=_("Transition"),
+    ),
+    NavEntry(
+        "releases",
+        _("Releases"),
+        "rocket-takeoff",
+        ("releases:release_list",),
+        section=_("Transition"),
+    ),
+    NavEntry(
+        "cmdb",
+        _("CMDB"),
+        "diagram-3",
+        ("config_items:configurationitem_list", "config_items:ci_list"),
+        section=_("Services and configuration"),
+    ),
+    NavEntry(
+        "catalogue",
+        _("Service catalogue"),
+        "journal-bookmark",
+        ("catalogue:service_list", "catalogue:catalogueitem_list"),
+        section=_("Services and configuration"),
+    ),
+    NavEntry(
+        "knowledge",
+        _("Knowledge"),
+        "book",
+        ("knowledge:article_list",),
+        section=_("Services and configuration"),
+    ),
+    NavEntry(
+        "slas",
+        _("SLAs"),
+        "stopwatch",
+        ("sla:agreement_list", "sla:sla_list"),
+        section=_("Services and configuration"),
+    ),
+    NavEntry(
+        "reports",
+        _("Reports"),
+        "bar-chart-line",
+        ("reports:dashboard",),
+        section=_("Performance"),
+        permission=DASHBOARD_PERMISSION,
+    ),
+)
+
+
+def _first_url(url_names: tuple[str, ...]) -> str | None:
+    for name in url_names:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _active_key(request, items: list[dict]) -> str | None:
+    """The entry whose URL is the longest prefix of the current path ("/" only exactly)."""
+    best, best_len = None, 0
+    for item in items:
+        url = item["url"]
+        if not url:
+            continue
+        matches = request.path == url if url == "/" else request.path.startswith(url)
+        if matches and len(url) > best_len:
+            best, best_len = item["key"], len(url)
+    return best
+
+
+def navigation(request) -> dict:
+    """The left navigation of the agent workspace, for users who may use it.
+
+    Entries the user may not open are left out; entries of processes not built yet stay
+    visible but disabled, so agents see what the product will cover.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.has_perm(WORKSPACE_PERMISSION):
+        return {"nav_sections": []}
+    items = [
+        {
+            "key": entry.key,
+            "label": entry.label,
+            "icon": entry.icon,
+            "url": _first_url(entry.url_names),
+            "section": entry.section,
+        }
+        for entry in NAVIGATION
+        if entry.permission is None or user.has_perm(entry.permission)
+    ]
+    active = _active_key(request, items)
+    sections: list[dict] = []
+    for item in items:
+        item["is_active"] = item["key"] == active
+        if not sections or sections[-1]["title"] != item["section"]:
+            sections.append({"title": item["section"], "items": []})
+        sections[-1]["items"].append(item)
+    return {"nav_sections": sections}

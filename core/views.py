@@ -1,7 +1,9 @@
 from django.http import JsonResponse
 from django.views import View
+from django.views.generic import TemplateView
 
 from .health import health_report
+from .permissions import WorkspaceRequiredMixin
 
 
 class HealthView(View):
@@ -23,8 +25,22 @@ class HealthView(View):
         return JsonResponse(body, status=200 if healthy else 503)
 
 
-class HomeView(View):
-    """Placeholder until the workspace page lands."""
+class HomeView(WorkspaceRequiredMixin, TemplateView):
+    """The agent workspace home: the agent's starting point for the day.
 
-    def get(self, request):
-        return JsonResponse({"status": "todo"})
+    Customers who open it are sent to the portal (core.permissions); its figures fill in
+    as the process apps arrive.
+    """
+
+    template_name = "core/home.html"
+
+
+class SearchView(WorkspaceRequiredMixin, TemplateView):
+    """Global search of the top bar; a placeholder until the process apps are searchable."""
+
+    template_name = "core/search.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["query"] = self.request.GET.get("q", "").strip()[:200]
+        return context

@@ -1,4 +1,4 @@
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -9,3 +9,18 @@ class ModelPermissions(DjangoModelPermissions):
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class ActionPermissions(BasePermission):
+    """Per-action permission check for viewsets (transitions, admin-only actions).
+
+    The view declares `action_permissions = {"create": ["accounts.manage_api_tokens"]}`;
+    an action not listed only needs a signed-in user, and the rows it can reach are still
+    limited by the view's queryset (STYLE.md §8: action and rows are checked separately).
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        required = getattr(view, "action_permissions", {}).get(getattr(view, "action", None), [])
+        return request.user.has_perms(required)

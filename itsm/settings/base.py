@@ -156,7 +156,13 @@ LANGUAGE_COOKIE_NAME = "itsm_language"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("ITSM_STATIC_ROOT", default=BASE_DIR / "staticfiles")
-STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", BASE_DIR / "node_modules")]
+# Only the built files of the npm packages (package.json), never the whole node_modules tree.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+    ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
+    ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -268,6 +274,8 @@ REST_FRAMEWORK = {
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Lifetime of a token obtained with a password at POST /api/v1/auth/token/.
+ITSM_API_LOGIN_TOKEN_HOURS = env.int("ITSM_API_LOGIN_TOKEN_HOURS", default=24)
 SPECTACULAR_SETTINGS = {
     "TITLE": "ITSM API",
     "DESCRIPTION": "REST API of the IT service management system (ISO/IEC 20000-1:2018).",
@@ -292,9 +300,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Every periodic job is declared here and nowhere else (STYLE.md §11).
 CELERY_BEAT_SCHEDULE = {
-    "core-heartbeat": {"task": "core.tasks.worker_heartbeat_task", "schedule": 30.0},
+    "core-session-cleanup": {"task": "core.tasks.session_cleanup_task", "schedule": 24 * 3600.0},
 }
-ITSM_WORKER_HEARTBEAT_MAX_AGE = env.int("ITSM_WORKER_HEARTBEAT_MAX_AGE", default=90)
 
 # Audit trail for non-ticket records (users, organisations, groups, roles, later SLA
 # definitions): database triggers, append-only event tables, statement-level triggers so
@@ -340,6 +347,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "pgtrigger": {"level": "WARNING"},
     },
 }
 # Triggers on auth's many-to-many tables (role grants) are not in any migration of ours;

@@ -30,3 +30,6 @@ REST_FRAMEWORK = {
 }
 CELERY_TASK_ALWAYS_EAGER = False
 AXES_ENABLED = True
+
+# A concrete ticket type for the shared-core tests; never installed outside tests.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.ticketdemo"]  # noqa: F405

@@ -1,0 +1,216 @@
+"""Write side of the shared ticket machinery: numbers, audit events, comments, attachments.
+
+Only these functions create Comment, Attachment and TicketEvent rows (STYLE.md §5); process
+apps call them from their own services, inside their own transaction.
+"""
+
+import hashlib
+import mimetypes
+import secrets
+from pathlib import PurePath
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+
+from .choices import CommentVisibility, EventType
+from .exceptions import DomainError
+from .models import Attachment, Comment, NumberCounter, TicketBase, TicketEvent
+
+# Content types we accept, by extension; anything else is refused, whatever the client
+# claims. The browser's Content-Type header is not trusted.
+_EXTRA_MIME_TYPES = {
+    "log": "text/plain",
+    "eml": "message/rfc822",
+    "msg": "application/vnd.ms-outlook",
+    "md": "text/markdown",
+}
+
+
+def ticket_number_next(*, prefix: str) -> str:
+    """Allocate the next ticket number for a prefix, e.g. INC0000042.
+
+    The counter row is locked by the UPDATE itself, so concurrent creators queue on it and
+    never receive the same number; it must run inside the creating transaction so a
+    rolled-back create gives its number back instead of leaving a gap.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("ticket_number_next must run inside the create transaction")
+    table = NumberCounter._meta.db_table
+    with connection.cursor() as cursor:
+        # One statement: creates the counter on first use, else increments it under the
+        # row lock; no read-then-write race.
+        cursor.execute(
+            f"INSERT INTO {table} (prefix, last_value) VALUES (%s, 1) "  # noqa: S608
+            f"ON CONFLICT (prefix) DO UPDATE SET last_value = {table}.last_value + 1 "
+            "RETURNING last_value",
+            [prefix],
+        )
+        value = cursor.fetchone()[0]
+    return f"{prefix}{value:07d}"
+
+
+def event_record(
+    *,
+    ticket: TicketBase,
+    event_type: str,
+    actor: User | None,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """Append one audit event to a ticket's history (who, when, what, old and new values).
+
+    `data` holds JSON-safe values, e.g. {"field": "priority", "old": 3, "new": 1} or
+    {"from": "new", "to": "assigned"} for status changes.
+    """
+    return TicketEvent.objects.create(
+        content_type=ContentType.objects.get_for_model(ticket),
+        object_id=ticket.pk,
+        event_type=event_type,
+        actor=actor,
+        data=data or {},
+    )
+
+
+def ticket_changes_record(
+    *, ticket: TicketBase, actor: User | None, old: dict[str, Any], new: dict[str, Any]
+) -> list[TicketEvent]:
+    """One field_changed event per field whose value differs between `old` and `new`."""
+    return [
+        event_record(
+            ticket=ticket,
+            event_type=EventType.FIELD_CHANGED,
+            actor=actor,
+            data={"field": field, "old": old.get(field), "new": value},
+        )
+        for field, value in new.items()
+        if old.get(field) != value
+    ]
+
+
+def comment_add(
+    *,
+    ticket: TicketBase,
+    actor: User,
+    body: str,
+    visibility: str = CommentVisibility.PUBLIC,
+) -> Comment:
+    """Add a public reply or an internal work note, and its audit event.
+
+    Customers can only write public replies: a work note is for the support side.
+    """
+    body = (body or "").strip()
+    if not body:
+        raise DomainError(
+            _("The comment is empty."),
+            code="empty_comment",
+            fields={"body": [str(_("This field is required."))]},
+        )
+    if visibility not in CommentVisibility.values:
+        raise DomainError(
+            _("Unknown visibility."),
+            code="invalid_visibility",
+            fields={"visibility": [str(_("Unknown visibility."))]},
+        )
+    if visibility == CommentVisibility.WORK_NOTE and actor.is_customer:
+        raise DomainError(
+            _("Customers cannot write internal work notes."), code="work_note_forbidden"
+        )
+    comment = Comment(
+        content_type=ContentType.objects.get_for_model(ticket),
+        object_id=ticket.pk,
+        body=body,
+        visibility=visibility,
+        author=actor,
+    )
+    comment.full_clean()
+    comment.save()
+    event_record(
+        ticket=ticket,
+        event_type=EventType.COMMENT_ADDED,
+        actor=actor,
+        data={"comment_id": comment.pk, "visibility": visibility},
+    )
+    return comment
+
+
+def attachment_validate(*, uploaded_file: UploadedFile) -> tuple[str, str]:
+    """Check size and type of an upload; return its safe display name and MIME type."""
+    name = PurePath((uploaded_file.name or "").replace("\\", "/")).name.strip()
+    if not name or name.startswith("."):
+        raise DomainError(
+            _("The file has no usable name."),
+            code="invalid_file_name",
+            fields={"file": [str(_("The file has no usable name."))]},
+        )
+    max_bytes = settings.ITSM_ATTACHMENT_MAX_BYTES
+    if uploaded_file.size > max_bytes:
+        message = _("The file is too large (%(size)s); the limit is %(limit)s.") % {
+            "size": filesizeformat(uploaded_file.size),
+            "limit": filesizeformat(max_bytes),
+        }
+        raise DomainError(message, code="file_too_large", fields={"file": [str(message)]})
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    allowed = {e.lower() for e in settings.ITSM_ATTACHMENT_EXTENSIONS}
+    if extension not in allowed:
+        message = _("Files of type “.%(ext)s” are not accepted. Accepted: %(allowed)s.") % {
+            "ext": extension or "?",
+            "allowed": ", ".join(sorted(allowed)),
+        }
+        raise DomainError(message, code="file_type_refused", fields={"file": [str(message)]})
+    mime_type = (
+        _EXTRA_MIME_TYPES.get(extension)
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream"
+    )
+    return name[:255], mime_type
+
+
+def attachment_add(
+    *,
+    ticket: TicketBase,
+    actor: User,
+    uploaded_file: UploadedFile,
+    comment: Comment | None = None,
+) -> Attachment:
+    """Store an uploaded file on a ticket (size- and type-checked) and record the event.
+
+    An attachment of an internal work note is hidden from customers like the note itself.
+    """
+    name, mime_type = attachment_validate(uploaded_file=uploaded_file)
+    digest = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    uploaded_file.seek(0)
+    is_public = comment.is_public if comment is not None else True
+    attachment = Attachment(
+        content_type=ContentType.objects.get_for_model(ticket),
+        object_id=ticket.pk,
+        storage_key=secrets.token_hex(16),
+        name=name,
+        size=uploaded_file.size,
+        mime_type=mime_type,
+        sha256=digest.hexdigest(),
+        comment=comment,
+        uploaded_by=actor,
+        is_public=is_public,
+    )
+    attachment.file.save(attachment.storage_key, uploaded_file, save=False)
+    try:
+        attachment.save()
+    except Exception:
+        attachment.file.storage.delete(attachment.file.name)
+        raise
+    event_record(
+        ticket=ticket,
+        event_type=EventType.ATTACHMENT_ADDED,
+        actor=actor,
+        data={"attachment_id": attachment.pk, "name": name, "size": attachment.size},
+    )
+    return attachment

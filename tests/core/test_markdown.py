@@ -1,0 +1,40 @@
+import pytest
+
+from core.markdown import markdown_render
+
+
+def test_markdown_formatting_is_kept():
+    html = markdown_render("**bold** and `code`\n\n- one\n- two")
+
+    assert "<strong>bold</strong>" in html
+    assert "<code>code</code>" in html
+    assert "<li>one</li>" in html
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "[click](javascript:alert(1))",
+        '<a href="#" onclick="alert(1)">x</a>',
+        "<iframe src='https://evil.example'></iframe>",
+        '<p style="position:fixed">x</p>',
+    ],
+)
+def test_markdown_drops_scripts_handlers_and_styles(attack):
+    html = markdown_render(attack).lower()
+
+    for bad in ("<script", "onerror", "javascript:", "onclick", "<iframe", "style="):
+        assert bad not in html
+
+
+def test_links_get_safe_rel():
+    html = markdown_render("[docs](https://example.com)")
+
+    assert 'href="https://example.com"' in html
+    assert 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_empty_body_renders_empty():
+    assert markdown_render("") == ""
