@@ -23,6 +23,44 @@ _TICKET_WORK = [
     "core.view_ticketevent",
 ]
 
+_CMDB_READ = [
+    "config_items.view_configurationitem",
+    "config_items.view_ciclass",
+    "config_items.view_attributedefinition",
+    "config_items.view_relationship",
+    "config_items.view_relationshiptype",
+    "config_items.view_baseline",
+]
+
+_CMDB_WORK = [
+    *_CMDB_READ,
+    "config_items.add_configurationitem",
+    "config_items.change_configurationitem",
+    "config_items.add_relationship",
+    "config_items.delete_relationship",
+]
+
+_CMDB_MANAGE = [
+    *_CMDB_WORK,
+    "config_items.change_status_configurationitem",
+    "config_items.import_configurationitem",
+    "config_items.view_importjob",
+    "config_items.add_importjob",
+    "config_items.manage_baseline",
+    "config_items.add_baseline",
+]
+
+_CMDB_ADMIN = [
+    *_CMDB_MANAGE,
+    "config_items.add_ciclass",
+    "config_items.change_ciclass",
+    "config_items.add_attributedefinition",
+    "config_items.change_attributedefinition",
+    "config_items.delete_attributedefinition",
+    "config_items.add_relationshiptype",
+    "config_items.change_relationshiptype",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER: [
         "accounts.access_portal",
@@ -31,11 +69,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.add_comment",
         "core.view_attachment",
         "core.add_attachment",
+        # Row visibility narrows this to the services of the customer's organisation.
+        "config_items.view_configurationitem",
     ],
-    Role.AGENT: [*_READ_REFERENCE, *_TICKET_WORK],
+    Role.AGENT: [*_READ_REFERENCE, *_TICKET_WORK, *_CMDB_WORK],
     Role.MANAGER: [
         *_READ_REFERENCE,
         *_TICKET_WORK,
+        *_CMDB_MANAGE,
         "accounts.view_dashboard",
         "accounts.change_supportgroup",
         "accounts.add_supportgroupmembership",
@@ -45,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: [
         *_READ_REFERENCE,
         *_TICKET_WORK,
+        *_CMDB_ADMIN,
         "accounts.view_dashboard",
         "accounts.manage_api_tokens",
         "accounts.view_apitoken",
