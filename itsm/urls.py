@@ -1,15 +1,17 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from core.api.views import SwaggerUIView
 from core.views import HealthView
 
 api_v1 = [
     path("", include("core.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("config_items.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
+    path("docs/", SwaggerUIView.as_view(url_name="api-v1:schema"), name="docs"),
 ]
 
 urlpatterns = [
@@ -23,6 +25,7 @@ urlpatterns = [
 ]
 
 admin.site.site_header = admin.site.site_title = "ITSM"
+handler404 = "core.api.views.page_not_found"
 if settings.DEBUG:
     from django.conf.urls.static import static
 
