@@ -149,3 +149,22 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     token.revoked_by = actor
     token.save(update_fields=["revoked_at", "revoked_by"])
     return token
+
+
+@transaction.atomic
+def user_update_preferences(
+    *, user: User, actor: User, language: str | None = None, time_zone: str | None = None
+) -> User:
+    """Change a user's interface language and/or time zone (API `PATCH accounts/me/`)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed = []
+    if language is not None and language != user.language:
+        user.language = language
+        changed.append("language")
+    if time_zone is not None and time_zone != user.time_zone:
+        user.time_zone = time_zone
+        changed.append("time_zone")
+    if changed:
+        user.full_clean(exclude=[f.name for f in User._meta.fields if f.name not in changed])
+        user.save(update_fields=changed)
+    return user

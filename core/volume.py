@@ -83,3 +83,13 @@ def volume_seed(
     for batch in _batched(memberships):
         SupportGroupMembership.objects.bulk_create(batch, ignore_conflicts=True)
     return {"organisations": len(new_orgs), "groups": len(new_groups), "users": len(created_users)}
+
+
+def volume_seed_from_options(options: dict) -> dict[str, int]:
+    """seed_volume entry point: organisations, groups and users."""
+    return volume_seed(
+        organisations=options["organisations"],
+        users=options["users"],
+        groups=options["groups"],
+        seed=options["seed"],
+    )

@@ -162,6 +162,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
     ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+    ("vendor/cytoscape", BASE_DIR / "node_modules" / "cytoscape" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -286,6 +287,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each enum after its lifecycle.
+    "ENUM_NAME_OVERRIDES": {
+        "CIStatusEnum": "config_items.choices.CIStatus",
+        "ImportStatusEnum": "config_items.choices.ImportStatus",
+    },
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
@@ -350,6 +356,14 @@ LOGGING = {
         "pgtrigger": {"level": "WARNING"},
     },
 }
+# Demo data and benchmark volumes, one entry per app, run in this order by
+# `manage.py seed_demo` and `manage.py seed_volume`.
+ITSM_DEMO_LOADERS = ["core.demo.demo_data_load", "config_items.demo.cmdb_demo_load"]
+ITSM_VOLUME_SEEDERS = [
+    "core.volume.volume_seed_from_options",
+    "config_items.volume.cmdb_volume_seed_from_options",
+]
+
 # Triggers on auth's many-to-many tables (role grants) are not in any migration of ours;
 # pgtrigger installs every registered trigger after `migrate`.
 PGTRIGGER_INSTALL_ON_MIGRATE = True

@@ -1,9 +1,10 @@
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
 
 from accounts.services import roles_apply
-from core.volume import volume_seed
 
 
 class Command(BaseCommand):
@@ -14,16 +15,18 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=20000)
         parser.add_argument("--groups", type=int, default=50)
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--cis", type=int, default=0, help="Configuration items.")
+        parser.add_argument(
+            "--relationships", type=int, default=0, help="CI relationships (default 5 per CI)."
+        )
 
     def handle(self, *args, **options):
         roles_apply()
         started = time.perf_counter()
-        created = volume_seed(
-            organisations=options["organisations"],
-            users=options["users"],
-            groups=options["groups"],
-            seed=options["seed"],
-        )
+        created: dict[str, int] = {}
+        # Each app's seeder takes the options it knows and ignores the rest.
+        for path in settings.ITSM_VOLUME_SEEDERS:
+            created |= import_string(path)(options)
         elapsed = time.perf_counter() - started
         summary = ", ".join(f"{count} {kind}" for kind, count in created.items())
         self.stdout.write(f"created {summary} in {elapsed:.1f} s")

@@ -1,0 +1,35 @@
+"""Shared helpers of the benchmarks: Django set-up, timing and percentiles."""
+
+import os
+import statistics
+import time
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itsm.settings.base")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    import django
+
+    django.setup()
+
+
+def timed(fn, repeat: int) -> list[float]:
+    """Milliseconds of `repeat` calls of fn()."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+
+    def pct(p):
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+    return (
+        f"n={len(ordered)} p50={statistics.median(ordered):.2f} ms "
+        f"p95={pct(95):.2f} ms p99={pct(99):.2f} ms max={ordered[-1]:.2f} ms"
+    )

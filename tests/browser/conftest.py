@@ -1,0 +1,115 @@
+"""Real headless Chromium through Playwright, against pytest-django's live server.
+
+Debian's /usr/bin/chromium is used (no browser download). Without it every browser test
+is skipped with a reason, and the terminal summary says so in a warning line, so a green
+run without a browser cannot pass unnoticed.
+
+ITSM_SCREENSHOTS=1 saves a screenshot of each page visited by the tests to screenshots/.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+# the ORM calls that fixtures make from it.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path(os.environ.get("ITSM_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MISSING_REASON = f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+
+_skipped_for_missing_browser: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole run."""
+    if not CHROMIUM.exists():
+        pytest.skip(MISSING_REASON)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console_errors():
+    """Errors the browser console reported; a test expecting one (a 403 page) clears it."""
+    return []
+
+
+@pytest.fixture
+def page(chromium, live_server, console_errors):
+    """A fresh browser context (no cookies) with a page; fails the test on console errors.
+
+    Console errors include Content-Security-Policy violations, so an inline script or
+    style slipping into a template shows up here.
+    """
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1366, "height": 860}, locale="en-GB"
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+    yield page
+    context.close()
+    assert console_errors == [], f"browser console errors: {console_errors}"
+
+
+@pytest.fixture
+def screenshot():
+    """Saves a full-page screenshot when ITSM_SCREENSHOTS=1; does nothing otherwise."""
+    enabled = os.environ.get("ITSM_SCREENSHOTS") == "1"
+    folder = Path(settings.BASE_DIR) / "screenshots"
+
+    def take(page, name: str, *, full_page: bool = True) -> None:
+        if enabled:
+            folder.mkdir(exist_ok=True)
+            page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+
+    return take
+
+
+@pytest.fixture
+def sign_in(password):
+    """Signs a user in through the login form, as a person would."""
+
+    def do(page, username: str) -> None:
+        page.goto("/accounts/login/")
+        page.get_by_label("Username or e-mail").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+
+    return do
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and MISSING_REASON in str(report.longrepr):
+        _skipped_for_missing_browser.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_for_missing_browser:
+        terminalreporter.write_sep("!", "WARNING: browser tests did not run", red=True, bold=True)
+        terminalreporter.write_line(
+            f"WARNING: {len(_skipped_for_missing_browser)} browser test(s) SKIPPED: "
+            f"{MISSING_REASON}",
+            red=True,
+            bold=True,
+        )

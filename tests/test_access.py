@@ -1,0 +1,372 @@
+"""The access matrix: every URL pattern of the site, requested as every role.
+
+Each pattern of `itsm.urls` (walked recursively through includes; Django admin counts
+once, as its index) must have a rule in ACCESS saying what each role gets. A pattern
+without a rule fails the suite, so every new page or endpoint declares its access policy
+the day it is added.
+
+Outcomes:
+  200, 403, 404, 405, ...   exactly that status
+  LOGIN                      302 to the login page with ?next=<the requested path>
+  redirect("/portal/")       302 to that path
+  (200, 503)                 any of these statuses
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.services import api_token_create
+from config_items.imports import import_job_create
+from config_items.services import baseline_create
+from core.services import attachment_add
+from tests.config_items.conftest import cmdb_defaults_create
+from tests.config_items.factories import ConfigurationItemFactory, RelationshipFactory, ci_class
+from tests.core.factories import DemoTicketFactory
+from tests.factories import SupportGroupFactory
+
+ROLES = ("anonymous", "customer_a", "customer_b", "agent", "manager", "administrator")
+STAFF = ("agent", "manager", "administrator")
+CUSTOMERS = ("customer_a", "customer_b")
+LOGIN = "login"
+
+
+def redirect(path: str) -> str:
+    return f"redirect:{path}"
+
+
+def roles(default: Any = None, **outcomes: Any) -> dict[str, Any]:
+    """Outcome per role: `default` for every role not named."""
+    table = dict.fromkeys(ROLES, default)
+    table.update(outcomes)
+    missing = [role for role, outcome in table.items() if outcome is None]
+    assert not missing, f"no outcome for {missing}"
+    return table
+
+
+def staff_only(ok: Any = 200, customers: Any = 403, anonymous: Any = 401) -> dict[str, Any]:
+    return roles(ok, anonymous=anonymous, customer_a=customers, customer_b=customers)
+
+
+MANAGERS_ONLY = roles(200, anonymous=401, customer_a=403, customer_b=403, agent=403)
+
+
+@dataclass
+class Sample:
+    """The objects sample URL kwargs are built from (created per test, real rows)."""
+
+    users: dict[str, Any]
+    org_a: Any
+    org_b: Any
+    _cache: dict = field(default_factory=dict)
+
+    def support_group(self):
+        if "group" not in self._cache:
+            group = SupportGroupFactory(name="Service desk", manager=self.users["manager"])
+            group.members.add(self.users["agent"])
+            self._cache["group"] = group
+        return self._cache["group"]
+
+    def service(self):
+        """A business service of organisation A (customers of A may see it)."""
+        if "service" not in self._cache:
+            service = ConfigurationItemFactory(
+                name="Online shop", ci_class=ci_class("business_service")
+            )
+            service.organisations.set([self.org_a])
+            app = ConfigurationItemFactory(name="shop-app")
+            RelationshipFactory(source=service, target=app)
+            self._cache["service"] = service
+        return self._cache["service"]
+
+    def fresh_ci(self):
+        """A new planned application on every call (a transition must not spoil the next)."""
+        return ConfigurationItemFactory()
+
+    def relationship(self):
+        return self.service().outgoing.get()
+
+    def import_job(self):
+        if "import" not in self._cache:
+            self._cache["import"] = import_job_create(
+                actor=self.users["manager"],
+                ci_class=ci_class("server"),
+                file_name="s.csv",
+                content=b"name\nweb-1\n",
+            )
+        return self._cache["import"]
+
+    def baseline(self):
+        if "baseline" not in self._cache:
+            self._cache["baseline"] = baseline_create(
+                actor=self.users["manager"], name="Go-live", cis=[self.service()]
+            )
+        return self._cache["baseline"]
+
+    def attachment(self):
+        """A public attachment on a ticket of organisation A."""
+        ticket = DemoTicketFactory(organisation=self.org_a)
+        return attachment_add(
+            ticket=ticket,
+            actor=self.users["customer_a"],
+            uploaded_file=SimpleUploadedFile("error.txt", b"disk full"),
+        )
+
+    def agent_token(self):
+        """A fresh token of the agent on every call (revoking one must not spoil the next)."""
+        token, _key = api_token_create(
+            user=self.users["agent"], name="sample", actor=self.users["administrator"]
+        )
+        return token
+
+
+@dataclass(frozen=True)
+class Rule:
+    expect: dict[str, Any]
+    kwargs: Callable[[Sample], dict] | None = None
+    method: str = "get"
+    data: dict = field(default_factory=dict)
+
+
+# fmt: off
+ACCESS: dict[str, Rule] = {
+    # Monitoring: open to all; 503 when a dependency is down (tests/core/test_health.py).
+    "health": Rule(roles((200, 503))),
+    # Django admin, counted once: only staff (administrators) get past its login page.
+    "admin:index": Rule(roles(redirect("/admin/login/"), administrator=200)),
+
+    "core:home": Rule(roles(200, anonymous=LOGIN, customer_a=redirect("/portal/"),
+                            customer_b=redirect("/portal/"))),
+    "core:attachment_download": Rule(
+        roles(200, anonymous=LOGIN, customer_b=404), kwargs=lambda s: {"pk": s.attachment().pk}
+    ),
+    "core:search": Rule(roles(200, anonymous=LOGIN, customer_a=redirect("/portal/"),
+                              customer_b=redirect("/portal/"))),
+
+    "accounts:login": Rule(roles(redirect("/"), anonymous=200, customer_a=redirect("/portal/"),
+                                 customer_b=redirect("/portal/"))),
+    "accounts:logout": Rule(roles(405)),
+    "accounts:set_language": Rule(roles(405)),
+    "accounts:profile": Rule(roles(200, anonymous=LOGIN)),
+    "accounts:password_change": Rule(roles(200, anonymous=LOGIN)),
+    "accounts:password_change_done": Rule(roles(200, anonymous=LOGIN)),
+    "accounts:password_reset": Rule(roles(200)),
+    "accounts:password_reset_done": Rule(roles(200)),
+    # A forged token shows the "invalid link" page to anyone.
+    "accounts:password_reset_confirm": Rule(
+        roles(200),
+        kwargs=lambda s: {
+            "uidb64": urlsafe_base64_encode(force_bytes(s.users["agent"].pk)),
+            "token": "bad-token",
+        },
+    ),
+    "accounts:password_reset_complete": Rule(roles(200)),
+
+    "portal:home": Rule(roles(403, anonymous=LOGIN, customer_a=200, customer_b=200)),
+    "portal:my_tickets": Rule(roles(403, anonymous=LOGIN, customer_a=200, customer_b=200)),
+    "portal:raise_ticket": Rule(roles(403, anonymous=LOGIN, customer_a=200, customer_b=200)),
+    "portal:knowledge": Rule(roles(403, anonymous=LOGIN, customer_a=200, customer_b=200)),
+
+    "reports:dashboard": Rule(roles(200, anonymous=LOGIN, customer_a=redirect("/portal/"),
+                                    customer_b=redirect("/portal/"), agent=403)),
+
+    "api-v1:schema": Rule(roles(200)),
+    "api-v1:docs": Rule(roles(200)),
+    "api-v1:accounts-api:token-obtain": Rule(roles(405)),
+    "api-v1:accounts-api:me": Rule(roles(200, anonymous=401)),
+    "api-v1:accounts-api:organisation-list": Rule(roles(200, anonymous=401)),
+    "api-v1:accounts-api:organisation-detail": Rule(
+        roles(200, anonymous=401, customer_b=404), kwargs=lambda s: {"pk": s.org_a.pk}
+    ),
+    "api-v1:accounts-api:support-group-list": Rule(staff_only()),
+    "api-v1:accounts-api:support-group-detail": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.support_group().pk}
+    ),
+    "api-v1:accounts-api:user-list": Rule(staff_only()),
+    "api-v1:accounts-api:user-detail": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.users["agent"].pk}
+    ),
+    # Everyone may list their own tokens; only token managers see other people's.
+    "api-v1:accounts-api:api-token-list": Rule(roles(200, anonymous=401)),
+    "api-v1:accounts-api:api-token-detail": Rule(
+        roles(404, anonymous=401, agent=200, administrator=200),
+        kwargs=lambda s: {"pk": s.agent_token().pk},
+    ),
+    "api-v1:accounts-api:api-token-revoke": Rule(
+        roles(404, anonymous=401, agent=200, administrator=200),
+        kwargs=lambda s: {"pk": s.agent_token().pk},
+        method="post",
+    ),
+
+    # CMDB. Reference data (classes, attribute definitions, relationship types): staff read.
+    "api-v1:config_items-api:ci-class-list": Rule(staff_only()),
+    "api-v1:config_items-api:ci-class-detail": Rule(
+        staff_only(), kwargs=lambda s: {"code": "server"}
+    ),
+    "api-v1:config_items-api:attribute-definition-list": Rule(staff_only()),
+    "api-v1:config_items-api:attribute-definition-detail": Rule(
+        staff_only(), kwargs=lambda s: {"pk": ci_class("server").attribute_definitions.first().pk}
+    ),
+    "api-v1:config_items-api:relationship-type-list": Rule(staff_only()),
+    "api-v1:config_items-api:relationship-type-detail": Rule(
+        staff_only(), kwargs=lambda s: {"code": "runs_on"}
+    ),
+    # CIs: customers read the services of their own organisation only.
+    "api-v1:config_items-api:ci-list": Rule(roles(200, anonymous=401)),
+    "api-v1:config_items-api:ci-export": Rule(roles(200, anonymous=401)),
+    "api-v1:config_items-api:ci-detail": Rule(
+        roles(200, anonymous=401, customer_b=404), kwargs=lambda s: {"pk": s.service().pk}
+    ),
+    **{
+        f"api-v1:config_items-api:ci-{name}": Rule(
+            MANAGERS_ONLY,
+            kwargs=lambda s: {"pk": s.fresh_ci().pk},
+            method="post",
+        )
+        for name in ("build", "go-live")
+    },
+    "api-v1:config_items-api:ci-start-maintenance": Rule(
+        roles(409, anonymous=401, customer_a=403, customer_b=403, agent=403),
+        kwargs=lambda s: {"pk": s.fresh_ci().pk},
+        method="post",
+    ),
+    "api-v1:config_items-api:ci-retire": Rule(
+        MANAGERS_ONLY,
+        kwargs=lambda s: {"pk": s.fresh_ci().pk},
+        method="post",
+    ),
+    **{
+        f"api-v1:config_items-api:ci-{name}": Rule(
+            staff_only(), kwargs=lambda s: {"pk": s.service().pk}
+        )
+        for name in ("impact", "graph", "history")
+    },
+    "api-v1:config_items-api:relationship-list": Rule(staff_only()),
+    "api-v1:config_items-api:relationship-detail": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.relationship().pk}
+    ),
+    # Imports and their reports: managers and administrators.
+    "api-v1:config_items-api:import-job-list": Rule(MANAGERS_ONLY),
+    "api-v1:config_items-api:import-job-detail": Rule(
+        MANAGERS_ONLY, kwargs=lambda s: {"pk": s.import_job().pk}
+    ),
+    "api-v1:config_items-api:baseline-list": Rule(staff_only()),
+    "api-v1:config_items-api:baseline-detail": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.baseline().pk}
+    ),
+    "api-v1:config_items-api:baseline-diff": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.baseline().pk, "ci_id": s.service().pk}
+    ),
+}
+# fmt: on
+
+
+def _walk(resolver, prefix="", namespaces=()):
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                # The admin's own pages are Django's; its index stands for the whole site.
+                yield "admin:index", route
+                continue
+            ns = (*namespaces, entry.namespace) if entry.namespace else namespaces
+            yield from _walk(entry, route, ns)
+        elif isinstance(entry, URLPattern):
+            name = ":".join((*namespaces, entry.name)) if entry.name else route
+            yield name, route
+
+
+def url_patterns() -> dict[str, str]:
+    """Every pattern of the site as {name: route}."""
+    found: dict[str, str] = {}
+    for name, route in _walk(get_resolver()):
+        found.setdefault(name, route)
+    return found
+
+
+PATTERNS = url_patterns()
+
+
+def _describe(response) -> str:
+    location = response.get("Location")
+    return f"{response.status_code}" + (f" -> {location}" if location else "")
+
+
+def _matches(outcome, response, path: str) -> bool:
+    status = response.status_code
+    if isinstance(outcome, tuple):
+        return status in outcome
+    if isinstance(outcome, int):
+        return status == outcome
+    if outcome == LOGIN:
+        expected = f"{resolve_url(settings.LOGIN_URL)}?next={quote(path)}"
+        return status == 302 and response["Location"] == expected
+    if outcome.startswith("redirect:"):
+        return status == 302 and urlsplit(response["Location"]).path == outcome[9:]
+    raise ValueError(f"unknown outcome {outcome!r}")
+
+
+@pytest.fixture
+def sample(customer_a, customer_b, agent, manager, administrator, org_a, org_b):
+    users = {
+        "anonymous": None,
+        "customer_a": customer_a,
+        "customer_b": customer_b,
+        "agent": agent,
+        "manager": manager,
+        "administrator": administrator,
+    }
+    cmdb_defaults_create()
+    return Sample(users=users, org_a=org_a, org_b=org_b)
+
+
+def test_every_url_pattern_has_an_access_rule():
+    undeclared = sorted(set(PATTERNS) - set(ACCESS))
+    stale = sorted(set(ACCESS) - set(PATTERNS))
+
+    assert not undeclared, (
+        f"URL patterns without an access rule: {undeclared}. Declare what each role "
+        "(anonymous, customer_a, customer_b, agent, manager, administrator) gets in "
+        "ACCESS in tests/test_access.py."
+    )
+    assert not stale, f"ACCESS names patterns that no longer exist: {stale}; remove them."
+
+
+@pytest.mark.parametrize("name", sorted(set(PATTERNS) | set(ACCESS)))
+def test_access_matrix(name, sample):
+    if name not in ACCESS:
+        pytest.fail(
+            f"URL pattern {name!r} ({PATTERNS[name]}) has no access rule: declare the outcome "
+            "for every role in ACCESS in tests/test_access.py."
+        )
+    if name not in PATTERNS:
+        pytest.fail(f"ACCESS declares {name!r}, which is no longer a URL pattern: remove it.")
+    rule = ACCESS[name]
+    assert set(rule.expect) == set(ROLES), f"{name}: declare every role {ROLES}"
+
+    mismatches = []
+    for role in ROLES:
+        client = Client()
+        user = sample.users[role]
+        if user is not None:
+            client.force_login(user)
+        path = reverse(name, kwargs=rule.kwargs(sample) if rule.kwargs else None)
+        response = getattr(client, rule.method)(path, rule.data)
+        expected = rule.expect[role]
+        if not _matches(expected, response, path):
+            mismatches.append(
+                f"  {role:<14} {rule.method.upper()} {path}: expected {expected!r}, "
+                f"got {_describe(response)}"
+            )
+
+    assert not mismatches, f"{name}:\n" + "\n".join(mismatches)
