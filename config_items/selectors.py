@@ -173,22 +173,29 @@ def _propagating_type_ids(type_codes: list[str] | None) -> tuple[list[int], list
     return to_source, to_target
 
 
+# Breadth-first search as one recursive query: each step carries the whole frontier and the
+# set of CIs already seen, so every CI is expanded once (a plain recursive CTE expands a CI
+# again at every depth it is reached by, which is what makes dense graphs slow).
 _IMPACT_SQL = """
-WITH RECURSIVE walk(ci_id, depth) AS (
-    SELECT unnest(%(start)s::bigint[]), 0
-  UNION
-    SELECT step.next_id, walk.depth + 1
-    FROM walk
+WITH RECURSIVE bfs(frontier, seen, depth) AS (
+    SELECT %(start)s::bigint[], %(start)s::bigint[], 0
+  UNION ALL
+    SELECT step.ids, bfs.seen || step.ids, bfs.depth + 1
+    FROM bfs
     CROSS JOIN LATERAL (
-        SELECT r.source_id AS next_id FROM {rel} r
-        WHERE r.target_id = walk.ci_id AND r.type_id = ANY(%(back)s::bigint[])
-      UNION ALL
-        SELECT r.target_id FROM {rel} r
-        WHERE r.source_id = walk.ci_id AND r.type_id = ANY(%(fwd)s::bigint[])
+        SELECT coalesce(array_agg(found.ci_id), '{{}}'::bigint[]) AS ids FROM (
+            (SELECT r.source_id AS ci_id FROM {rel} r
+             WHERE r.target_id = ANY(bfs.frontier) AND r.type_id = ANY(%(back)s::bigint[])
+             UNION
+             SELECT r.target_id FROM {rel} r
+             WHERE r.source_id = ANY(bfs.frontier) AND r.type_id = ANY(%(fwd)s::bigint[]))
+            EXCEPT
+            SELECT unnest(bfs.seen)
+        ) AS found
     ) AS step
-    WHERE walk.depth < %(depth)s
+    WHERE bfs.depth < %(depth)s AND cardinality(bfs.frontier) > 0
 )
-SELECT ci_id, min(depth) FROM walk GROUP BY ci_id
+SELECT unnest(frontier), depth FROM bfs WHERE depth > 0
 """
 
 
@@ -203,8 +210,9 @@ def ci_impact(
 
     Downstream: every CI a failure of the start CIs reaches (what breaks). Upstream: every
     CI the start CIs rely on (what they depend on). Each relationship type's `impact` says
-    which way failures travel; cycles are harmless because the walk is bounded by depth and
-    deduplicated per (CI, depth). The start CIs are not part of the result.
+    which way failures travel; cycles are harmless because a CI already seen is never
+    expanded again, and each CI is reported at its shortest distance. The start CIs are not
+    part of the result.
     """
     depth = max(1, min(int(depth), MAX_IMPACT_DEPTH))
     to_source, to_target = _propagating_type_ids(type_codes)

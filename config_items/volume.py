@@ -16,12 +16,17 @@ _MIX = [
     ("location", 0.002),
     ("network_device", 0.02),
     ("server", 0.08),
-    ("virtual_machine", 0.35),
+    ("storage", 0.01),
+    ("virtual_machine", 0.33),
     ("database", 0.08),
     ("application", 0.40),
-    ("technical_service", 0.05),
+    ("document", 0.02),
+    ("technical_service", 0.04),
     ("business_service", 0.018),
 ]
+# Applications sit in tiers (front ends depend on middleware, middleware on back ends),
+# as real estates do: dependencies point down the tiers, so they form no giant cycle.
+_APP_TIERS = 4
 DENSE_PREFIX = "dense-"
 
 
@@ -111,14 +116,24 @@ def cmdb_volume_seed(*, cis: int, relationships: int, dense: int = 2000, seed: i
     for pk in dense_ids:
         for target in rng.sample(dense_ids, k=min(20, len(dense_ids))):
             link(pk, target, "depends_on")
-    # Fill up to the requested count with app-to-app and app-to-db dependencies, the bulk
-    # of real-world CMDB edges.
+    # Fill up to the requested count with the bulk of real-world CMDB edges: tiered
+    # app-to-app and app-to-database dependencies, backups and documentation links (the
+    # last two carry no impact).
+    tiers = [apps[i::_APP_TIERS] for i in range(_APP_TIERS)]
+    backup_sources = by_class["virtual_machine"] + by_class["database"]
     budget = relationships - len(pairs)
     while budget > 0:
-        source = rng.choice(apps)
-        target = rng.choice(apps if rng.random() < 0.6 else by_class["database"])
+        roll = rng.random()
         before = len(pairs)
-        link(source, target, "depends_on" if rng.random() < 0.8 else "connected_to")
+        if roll < 0.45:
+            tier = rng.randrange(_APP_TIERS - 1)
+            link(rng.choice(tiers[tier]), rng.choice(tiers[tier + 1]), "depends_on")
+        elif roll < 0.65:
+            link(rng.choice(apps), rng.choice(by_class["database"]), "depends_on")
+        elif roll < 0.85:
+            link(rng.choice(backup_sources), rng.choice(by_class["storage"]), "backed_up_by")
+        else:
+            link(rng.choice(apps), rng.choice(by_class["document"]), "documented_by")
         budget -= len(pairs) - before
     rows = [Relationship(source_id=s, target_id=t, type_id=k) for s, t, k in pairs]
     _bulk(Relationship, rows)
