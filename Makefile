@@ -86,10 +86,7 @@ test: $(DEV_STAMP) assets messages lint
 # Runs inside `devstack exec`, with DATABASE_URL and REDIS_URL of the test services.
 test-in-stack:
 	$(CHECK_ENV) $(PY) manage.py makemigrations --check --dry-run
-	@if $(PY) -c "import sys, pathlib; sys.exit(not list(pathlib.Path('.').glob('*/management/commands/check_translations.py')))"; then \
-	  echo "$(CHECK_ENV) $(PY) manage.py check_translations"; \
-	  $(CHECK_ENV) $(PY) manage.py check_translations; \
-	else echo "WARNING: manage.py check_translations does not exist yet: translation check skipped" >&2; fi
+	$(CHECK_ENV) $(PY) manage.py check_translations
 	@echo "$(PY) -m pytest $(PYTEST_ARGS)"; \
 	$(PY) -m pytest $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "ERROR: pytest collected no tests (exit code 5)" >&2; fi; \

@@ -80,6 +80,11 @@ def cmdb_volume_seed(*, cis: int, relationships: int, dense: int = 2000, seed: i
             )
         )
         codes.append("dense")
+    # Discovery registers CIs of every class in mixed order, not class by class.
+    order = list(range(len(objects)))
+    rng.shuffle(order)
+    objects = [objects[i] for i in order]
+    codes = [codes[i] for i in order]
     created = _bulk(ConfigurationItem, objects)
     for ci, code in zip(created, codes, strict=True):
         by_class.setdefault(code, []).append(ci.pk)
