@@ -21,7 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     django_setup()
 
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.test import Client
 
     from accounts.models import User
@@ -31,6 +31,11 @@ def main() -> None:
     from config_items.selectors import ci_impact
     from config_items.volume import DENSE_PREFIX
 
+    # A previous run's rolled-back import leaves dead index entries behind; clear them so
+    # every run measures the same data.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE config_items_configurationitem")
+        cursor.execute("VACUUM ANALYZE config_items_relationship")
     rng = random.Random(42)
     total_cis = ConfigurationItem.objects.count()
     total_rels = Relationship.objects.count()

@@ -524,3 +524,24 @@ def import_job_run(*, job_id: int) -> ImportJob:
         )
         cache.delete(_progress_key(job.pk))
     return job
+
+
+def import_job_apply(*, actor: User, job: ImportJob) -> ImportJob:
+    """Apply a finished dry run: a new job with the same file, class, mapping and key.
+
+    The dry run stays as it was (its report is the record of what was checked); the new
+    job runs in a worker like any other import.
+    """
+    if not job.is_dry_run or job.status != ImportStatus.DONE:
+        raise DomainError(
+            gettext_lazy("Only a finished dry run can be applied."), code="import_not_dry_run"
+        )
+    return import_job_create(
+        actor=actor,
+        ci_class=job.ci_class,
+        file_name=job.source_name,
+        content=bytes(job.content),
+        mapping=job.mapping,
+        key_field=job.key_field,
+        is_dry_run=False,
+    )

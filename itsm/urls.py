@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("portal/", include("portal.urls")),
     path("dashboard/", include("reports.urls")),
+    path("cmdb/", include("config_items.urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
     path("", include("core.urls")),
 ]

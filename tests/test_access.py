@@ -59,6 +59,13 @@ def staff_only(ok: Any = 200, customers: Any = 403, anonymous: Any = 401) -> dic
 
 
 MANAGERS_ONLY = roles(200, anonymous=401, customer_a=403, customer_b=403, agent=403)
+# Workspace pages: customers who open one are sent to the portal, anonymous to sign in.
+WORKSPACE = roles(200, anonymous=LOGIN, customer_a=redirect("/portal/"),
+                  customer_b=redirect("/portal/"))
+WORKSPACE_MANAGERS = {**WORKSPACE, "agent": 403}
+# Workspace form posts: refused to customers; staff are redirected back to the page.
+WORKSPACE_POST = roles(302, anonymous=LOGIN, customer_a=403, customer_b=403)
+WORKSPACE_MANAGERS_POST = {**WORKSPACE_POST, "agent": 403}
 
 
 @dataclass
@@ -121,6 +128,10 @@ class Sample:
             actor=self.users["customer_a"],
             uploaded_file=SimpleUploadedFile("error.txt", b"disk full"),
         )
+
+    def fresh_relationship(self):
+        """A new relationship on every call (removing one must not spoil the next)."""
+        return RelationshipFactory()
 
     def agent_token(self):
         """A fresh token of the agent on every call (revoking one must not spoil the next)."""
@@ -267,6 +278,40 @@ ACCESS: dict[str, Rule] = {
     "api-v1:config_items-api:baseline-diff": Rule(
         staff_only(), kwargs=lambda s: {"pk": s.baseline().pk, "ci_id": s.service().pk}
     ),
+
+    # CMDB pages of the agent workspace.
+    "config_items:ci_list": Rule(WORKSPACE),
+    "config_items:ci_create": Rule(WORKSPACE),
+    "config_items:ci_lookup": Rule(WORKSPACE),
+    **{
+        f"config_items:{name}": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.service().pk})
+        for name in ("ci_detail", "ci_update", "ci_impact", "ci_baseline_diff")
+    },
+    "config_items:ci_transition": Rule(
+        WORKSPACE_MANAGERS_POST,
+        kwargs=lambda s: {"pk": s.fresh_ci().pk},
+        method="post",
+        data={"transition": "build"},
+    ),
+    "config_items:relationship_create": Rule(
+        WORKSPACE_POST, kwargs=lambda s: {"pk": s.fresh_ci().pk}, method="post"
+    ),
+    "config_items:relationship_delete": Rule(
+        WORKSPACE_POST,
+        kwargs=lambda s: (lambda r: {"pk": r.source_id, "rel_pk": r.pk})(s.fresh_relationship()),
+        method="post",
+    ),
+    "config_items:import_create": Rule(WORKSPACE_MANAGERS),
+    "config_items:import_detail": Rule(
+        WORKSPACE_MANAGERS, kwargs=lambda s: {"pk": s.import_job().pk}
+    ),
+    # A job still waiting is refused with a message and a redirect to its page.
+    "config_items:import_apply": Rule(
+        WORKSPACE_MANAGERS_POST, kwargs=lambda s: {"pk": s.import_job().pk}, method="post"
+    ),
+    "config_items:baseline_list": Rule(WORKSPACE),
+    "config_items:baseline_create": Rule(WORKSPACE_MANAGERS),
+    "config_items:baseline_detail": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.baseline().pk}),
 }
 # fmt: on
 
