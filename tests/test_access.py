@@ -60,8 +60,9 @@ def staff_only(ok: Any = 200, customers: Any = 403, anonymous: Any = 401) -> dic
 
 MANAGERS_ONLY = roles(200, anonymous=401, customer_a=403, customer_b=403, agent=403)
 # Workspace pages: customers who open one are sent to the portal, anonymous to sign in.
-WORKSPACE = roles(200, anonymous=LOGIN, customer_a=redirect("/portal/"),
-                  customer_b=redirect("/portal/"))
+WORKSPACE = roles(
+    200, anonymous=LOGIN, customer_a=redirect("/portal/"), customer_b=redirect("/portal/")
+)
 WORKSPACE_MANAGERS = {**WORKSPACE, "agent": 403}
 # Workspace form posts: refused to customers; staff are redirected back to the page.
 WORKSPACE_POST = roles(302, anonymous=LOGIN, customer_a=403, customer_b=403)
