@@ -7,6 +7,8 @@ belong to the services (STYLE.md §15), so no admin action changes a CI's status
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdmin
+
 from .models import (
     AttributeDefinition,
     Baseline,
@@ -74,19 +76,6 @@ class ConfigurationItemAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         # New CIs go through ci_create, which validates the class's attributes.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

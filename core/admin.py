@@ -6,6 +6,8 @@ from .models import Attachment, Comment, NumberCounter, TicketEvent
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Ticket tables change only through services, which write the audit trail (STYLE.md §15)."""
 
+    actions = None
+
     def has_add_permission(self, request):
         return False
 
