@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.db.models.functions import Lower
 from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -146,7 +147,7 @@ class CIListView(CMDBPermissionMixin, HtmxPartialMixin, TemplateView):
         schema = ci_class_schema(ci_class) if ci_class else []
         params = self._clean_params(ci_class, schema)
         filterset = ConfigurationItemFilterSet(
-            params, queryset=ci_list(user=self.request.user).order_by("name", "pk")
+            params, queryset=ci_list(user=self.request.user).order_by(Lower("name"), "pk")
         )
         form = filterset.form
         ci_filter_form_prepare(form)

@@ -38,7 +38,8 @@ def health_check_redis() -> CheckResult:
 
 def health_check_workers(timeout: float = 1.0) -> CheckResult:
     try:
-        replies = celery_app.control.ping(timeout=timeout)
+        # limit=1: answer as soon as one worker replies instead of waiting out the timeout.
+        replies = celery_app.control.ping(timeout=timeout, limit=1)
     except Exception as exc:  # noqa: BLE001
         return CheckResult(False, type(exc).__name__)
     if not replies:

@@ -9,6 +9,37 @@
     return data.nodes.concat(data.edges);
   }
 
+  // Rows by distance from the CI (the CI on top), at most PER_ROW CIs a row, so that a
+  // failure's reach reads from top to bottom; each row is centred.
+  var PER_ROW = 10;
+  var X_GAP = 150;
+  var Y_GAP = 90;
+
+  function layeredPositions(cy) {
+    var levels = {};
+    cy.nodes().forEach(function (node) {
+      var distance = node.data("distance") || 0;
+      (levels[distance] = levels[distance] || []).push(node.id());
+    });
+    var positions = {};
+    var row = 0;
+    Object.keys(levels).map(Number).sort(function (a, b) {
+      return a - b;
+    }).forEach(function (distance) {
+      var ids = levels[distance];
+      for (var start = 0; start < ids.length; start += PER_ROW) {
+        var chunk = ids.slice(start, start + PER_ROW);
+        chunk.forEach(function (id, index) {
+          positions[id] = { x: (index - (chunk.length - 1) / 2) * X_GAP, y: row * Y_GAP };
+        });
+        row += 1;
+      }
+    });
+    return function (node) {
+      return positions[node.id()];
+    };
+  }
+
   function draw() {
     var container = document.querySelector("[data-ci-graph]");
     if (!container || !window.cytoscape) {
@@ -18,11 +49,6 @@
     if (window.cmdbGraph) {
       window.cmdbGraph.destroy();
     }
-    var roots = data.nodes.filter(function (node) {
-      return node.data.start;
-    }).map(function (node) {
-      return "#" + node.data.id;
-    });
     var font = window.getComputedStyle(document.body).fontFamily;
     var cy = window.cytoscape({
       container: container,
@@ -72,15 +98,31 @@
           }
         }
       ],
-      layout: {
-        name: "breadthfirst",
-        directed: false,
-        roots: roots,
-        spacingFactor: 1.1,
-        padding: 24,
-        animate: false
-      }
+      layout: { name: "preset" }
     });
+    // Roots as a collection: CI ids are numbers, and "#12" is no valid selector, so a
+    // selector string would match nothing and flatten every CI onto one row.
+    // Lay out only once the container has its size (right after an htmx swap it may not
+    // yet), and never zoom a small graph up to giant nodes.
+    function layout() {
+      if (!container.clientHeight) {
+        window.requestAnimationFrame(layout);
+        return;
+      }
+      cy.resize();
+      cy.layout({
+        name: "preset",
+        positions: layeredPositions(cy),
+        fit: true,
+        padding: 30,
+        animate: false
+      }).run();
+      if (cy.zoom() > 1.2) {
+        cy.zoom(1.2);
+        cy.center();
+      }
+    }
+    layout();
     cy.on("tap", "node", function (event) {
       var node = event.target;
       if (node.data("start")) {
