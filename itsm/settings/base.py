@@ -313,6 +313,9 @@ CELERY_BEAT_SCHEDULE = {
 # definitions): database triggers, append-only event tables, statement-level triggers so
 # bulk writes stay fast.
 PGHISTORY_APPEND_ONLY = True
+# Reads change nothing: only writing requests carry the history context (it wraps every
+# SQL statement of the request).
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 PGHISTORY_LEVEL = pghistory.Statement
 PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)
 
