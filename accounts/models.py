@@ -30,6 +30,11 @@ class Organisation(models.Model):
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     address = models.TextField(_("address"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    shares_tickets = models.BooleanField(
+        _("members see each other's tickets"),
+        default=False,
+        help_text=_("Customers of this organisation see all of its tickets, not only their own."),
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

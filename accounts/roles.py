@@ -61,6 +61,39 @@ _CMDB_ADMIN = [
     "config_items.change_relationshiptype",
 ]
 
+_INCIDENT_WORK = [
+    "incidents.view_incident",
+    "incidents.add_incident",
+    "incidents.change_incident",
+    "incidents.assign_incident",
+    "incidents.work_incident",
+    "incidents.resolve_incident",
+    "incidents.close_incident",
+    "incidents.reopen_incident",
+    "incidents.view_category",
+    "incidents.view_prioritymatrix",
+    "incidents.view_assignmentrule",
+    "incidents.view_majorincidentupdate",
+    "incidents.view_satisfactionrating",
+]
+
+_INCIDENT_MANAGE = [
+    *_INCIDENT_WORK,
+    "incidents.cancel_incident",
+    "incidents.declare_major_incident",
+    "incidents.add_majorincidentupdate",
+    "incidents.add_assignmentrule",
+    "incidents.change_assignmentrule",
+    "incidents.delete_assignmentrule",
+]
+
+_INCIDENT_ADMIN = [
+    *_INCIDENT_MANAGE,
+    "incidents.add_category",
+    "incidents.change_category",
+    "incidents.change_prioritymatrix",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER: [
         "accounts.access_portal",
@@ -69,14 +102,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.add_comment",
         "core.view_attachment",
         "core.add_attachment",
-        # Row visibility narrows this to the services of the customer's organisation.
+        # Row visibility narrows these to the customer's own (organisation's) records.
         "config_items.view_configurationitem",
+        "incidents.view_incident",
+        "incidents.add_incident",
     ],
-    Role.AGENT: [*_READ_REFERENCE, *_TICKET_WORK, *_CMDB_WORK],
+    Role.AGENT: [*_READ_REFERENCE, *_TICKET_WORK, *_CMDB_WORK, *_INCIDENT_WORK],
     Role.MANAGER: [
         *_READ_REFERENCE,
         *_TICKET_WORK,
         *_CMDB_MANAGE,
+        *_INCIDENT_MANAGE,
         "accounts.view_dashboard",
         "accounts.change_supportgroup",
         "accounts.add_supportgroupmembership",
@@ -87,6 +123,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_READ_REFERENCE,
         *_TICKET_WORK,
         *_CMDB_ADMIN,
+        *_INCIDENT_ADMIN,
         "accounts.view_dashboard",
         "accounts.manage_api_tokens",
         "accounts.view_apitoken",

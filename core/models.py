@@ -202,3 +202,32 @@ class TicketEvent(TicketAttached):
 
     def __str__(self) -> str:
         return f"{self.get_event_type_display()} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxMessage(models.Model):
+    """Work for the message broker, written in the same transaction as the change it
+    announces (transactional outbox): with Redis down, writes still succeed, and a relay
+    hands every message to Celery once the broker is back. `dedup_key` makes enqueueing
+    the same announcement twice a no-op."""
+
+    topic = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    dedup_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="outbox_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.dedup_key}"

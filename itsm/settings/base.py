@@ -307,6 +307,10 @@ CELERY_TIMEZONE = "UTC"
 # Every periodic job is declared here and nowhere else (STYLE.md §11).
 CELERY_BEAT_SCHEDULE = {
     "core-session-cleanup": {"task": "core.tasks.session_cleanup_task", "schedule": 24 * 3600.0},
+    "incidents-auto-close": {
+        "task": "incidents.tasks.incident_close_resolved_task",
+        "schedule": 15 * 60.0,
+    },
 }
 
 # Audit trail for non-ticket records (users, organisations, groups, roles, later SLA
@@ -370,3 +374,6 @@ ITSM_VOLUME_SEEDERS = [
 # Triggers on auth's many-to-many tables (role grants) are not in any migration of ours;
 # pgtrigger installs every registered trigger after `migrate`.
 PGTRIGGER_INSTALL_ON_MIGRATE = True
+
+# Incidents: days after resolution before a resolved incident closes by itself.
+ITSM_INCIDENT_AUTO_CLOSE_DAYS = env.int("ITSM_INCIDENT_AUTO_CLOSE_DAYS", default=5)

@@ -1,0 +1,135 @@
+"""The whole incident lifecycle graph: every (state, transition) pair, allowed or refused."""
+
+import pytest
+
+from core.exceptions import DomainError
+from incidents.choices import IncidentStatus as S
+from incidents.models import Incident
+from incidents.services import (
+    incident_assign,
+    incident_cancel,
+    incident_close,
+    incident_pend,
+    incident_reopen,
+    incident_resolve,
+    incident_resume,
+    incident_start,
+)
+from tests.incidents.factories import IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+ACTIONS = {
+    "assign": lambda a, i, g: incident_assign(actor=a, incident=i, group=g, assignee=a),
+    "start": lambda a, i, g: incident_start(actor=a, incident=i),
+    "pend": lambda a, i, g: incident_pend(actor=a, incident=i, reason="awaiting_customer"),
+    "resume": lambda a, i, g: incident_resume(actor=a, incident=i),
+    "resolve": lambda a, i, g: incident_resolve(
+        actor=a, incident=i, code="solved_permanently", notes="Replaced the toner."
+    ),
+    "close": lambda a, i, g: incident_close(actor=a, incident=i),
+    "reopen": lambda a, i, g: incident_reopen(actor=a, incident=i, reason="Still broken."),
+    "cancel": lambda a, i, g: incident_cancel(actor=a, incident=i, reason="Raised twice."),
+}
+
+# (from state, action) -> resulting state, or None when refused.
+GRAPH = {
+    (S.NEW, "assign"): S.ASSIGNED,
+    (S.NEW, "start"): S.IN_PROGRESS,
+    (S.NEW, "pend"): None,
+    (S.NEW, "resume"): None,
+    (S.NEW, "resolve"): S.RESOLVED,
+    (S.NEW, "close"): None,
+    (S.NEW, "reopen"): None,
+    (S.NEW, "cancel"): S.CANCELLED,
+    (S.ASSIGNED, "assign"): S.ASSIGNED,
+    (S.ASSIGNED, "start"): S.IN_PROGRESS,
+    (S.ASSIGNED, "pend"): None,
+    (S.ASSIGNED, "resume"): None,
+    (S.ASSIGNED, "resolve"): S.RESOLVED,
+    (S.ASSIGNED, "close"): None,
+    (S.ASSIGNED, "reopen"): None,
+    (S.ASSIGNED, "cancel"): S.CANCELLED,
+    (S.IN_PROGRESS, "assign"): S.IN_PROGRESS,
+    (S.IN_PROGRESS, "start"): None,
+    (S.IN_PROGRESS, "pend"): S.PENDING,
+    (S.IN_PROGRESS, "resume"): None,
+    (S.IN_PROGRESS, "resolve"): S.RESOLVED,
+    (S.IN_PROGRESS, "close"): None,
+    (S.IN_PROGRESS, "reopen"): None,
+    (S.IN_PROGRESS, "cancel"): S.CANCELLED,
+    (S.PENDING, "assign"): S.PENDING,
+    (S.PENDING, "start"): None,
+    (S.PENDING, "pend"): None,
+    (S.PENDING, "resume"): S.IN_PROGRESS,
+    (S.PENDING, "resolve"): S.RESOLVED,
+    (S.PENDING, "close"): None,
+    (S.PENDING, "reopen"): None,
+    (S.PENDING, "cancel"): None,
+    (S.RESOLVED, "assign"): None,
+    (S.RESOLVED, "start"): None,
+    (S.RESOLVED, "pend"): None,
+    (S.RESOLVED, "resume"): None,
+    (S.RESOLVED, "resolve"): None,
+    (S.RESOLVED, "close"): S.CLOSED,
+    (S.RESOLVED, "reopen"): S.IN_PROGRESS,
+    (S.RESOLVED, "cancel"): None,
+    (S.CLOSED, "assign"): None,
+    (S.CLOSED, "start"): None,
+    (S.CLOSED, "pend"): None,
+    (S.CLOSED, "resume"): None,
+    (S.CLOSED, "resolve"): None,
+    (S.CLOSED, "close"): None,
+    (S.CLOSED, "reopen"): None,
+    (S.CLOSED, "cancel"): None,
+    (S.CANCELLED, "assign"): None,
+    (S.CANCELLED, "start"): None,
+    (S.CANCELLED, "pend"): None,
+    (S.CANCELLED, "resume"): None,
+    (S.CANCELLED, "resolve"): None,
+    (S.CANCELLED, "close"): None,
+    (S.CANCELLED, "reopen"): None,
+    (S.CANCELLED, "cancel"): None,
+}
+
+
+def _in_state(state, manager, group):
+    """An incident driven through the services into `state` (a real path, not a raw save)."""
+    incident = IncidentFactory()
+    paths = {
+        S.NEW: [],
+        S.ASSIGNED: ["assign"],
+        S.IN_PROGRESS: ["assign", "start"],
+        S.PENDING: ["assign", "start", "pend"],
+        S.RESOLVED: ["assign", "start", "resolve"],
+        S.CLOSED: ["assign", "start", "resolve", "close"],
+        S.CANCELLED: ["cancel"],
+    }
+    for step in paths[state]:
+        incident = ACTIONS[step](manager, incident, group)
+    assert incident.status == state
+    return Incident.objects.get(pk=incident.pk)
+
+
+def test_graph_covers_every_state_and_action():
+    assert {(s, a) for s in S.values for a in ACTIONS} == set(GRAPH)
+
+
+@pytest.mark.parametrize(("state", "action"), sorted(GRAPH))
+def test_lifecycle_graph(manager, state, action):
+    from tests.factories import SupportGroupFactory
+
+    group = SupportGroupFactory()
+    group.members.add(manager)
+    incident = _in_state(state, manager, group)
+    expected = GRAPH[(state, action)]
+
+    if expected is None:
+        with pytest.raises(DomainError) as excinfo:
+            ACTIONS[action](manager, incident, group)
+        assert excinfo.value.code == "illegal_transition"
+        assert Incident.objects.get(pk=incident.pk).status == state
+    else:
+        result = ACTIONS[action](manager, incident, group)
+        assert result.status == expected
+        assert Incident.objects.get(pk=incident.pk).status == expected
