@@ -1,9 +1,11 @@
 """Template context shared by every page: the agent workspace navigation."""
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .permissions import DASHBOARD_PERMISSION, WORKSPACE_PERMISSION
@@ -24,6 +26,9 @@ class NavEntry:
     url_names: tuple[str, ...]
     section: Promise | None = None
     permission: str | None = None
+    # Dotted path of a function(request) -> int | None giving a count badge (the process
+    # app owns it and keeps it cheap, e.g. cached); imported at call time.
+    badge: str | None = None
 
 
 # One entry per process (ISO/IEC 20000-1 clause 8), grouped as the service desk sees them.
@@ -35,6 +40,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "exclamation-octagon",
         ("incidents:incident_list",),
         section=_("Service desk"),
+        badge="incidents.views.nav_badge",
     ),
     NavEntry(
         "service_requests",
@@ -141,6 +147,7 @@ def navigation(request) -> dict:
             "icon": entry.icon,
             "url": _first_url(entry.url_names),
             "section": entry.section,
+            "badge": entry.badge,
         }
         for entry in NAVIGATION
         if entry.permission is None or user.has_perm(entry.permission)
@@ -149,6 +156,10 @@ def navigation(request) -> dict:
     sections: list[dict] = []
     for item in items:
         item["is_active"] = item["key"] == active
+        badge = item.pop("badge")
+        # A callable: the template calls it only where the navigation is drawn, so HTMX
+        # fragments never pay for the count.
+        item["count"] = partial(import_string(badge), request) if badge and item["url"] else None
         if not sections or sections[-1]["title"] != item["section"]:
             sections.append({"title": item["section"], "items": []})
         sections[-1]["items"].append(item)

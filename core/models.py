@@ -231,3 +231,32 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.dedup_key}"
+
+
+class SavedFilter(models.Model):
+    """A list filter a user saved under a name (the query string of a list page), so a
+    queue they check every day is one click away."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_filters",
+        verbose_name=_("owner"),
+    )
+    list_name = models.CharField(_("list"), max_length=50)
+    name = models.CharField(_("name"), max_length=100)
+    query_string = models.CharField(_("query string"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "list_name", "name"], name="saved_filter_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.list_name}: {self.name}"

@@ -1,25 +1,159 @@
 """The transactional outbox: services record work for Celery here, in their transaction.
 
-`outbox_enqueue` only writes a row; delivery to the broker happens after commit and, if
-the broker was down, from the periodic relay (see core.tasks).
+`outbox_enqueue` writes a row and, after commit, nudges the relay; `outbox_relay` (beat,
+every few seconds, and each nudge) publishes one delivery task per undispatched row;
+`outbox_deliver` runs the handler registered for the row's topic in ITSM_OUTBOX_HANDLERS.
+With Redis down, writes still commit, rows wait, and the next relay after Redis returns
+publishes them. Delivery is at least once; handlers are idempotent (STYLE.md §11).
 """
 
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
+import redis
+import structlog
+from celery import current_app
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from kombu.exceptions import OperationalError
 
 from .models import OutboxMessage
+
+logger = structlog.get_logger(__name__)
+
+# What a publish raises when the broker is unreachable.
+BROKER_ERRORS = (OperationalError, redis.RedisError, OSError)
+# What a handler may raise that is worth retrying later (SMTP server busy or unreachable).
+TRANSIENT_DELIVERY_ERRORS = (
+    smtplib.SMTPConnectError,
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPSenderRefused,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 def outbox_enqueue(*, topic: str, payload: dict[str, Any], dedup_key: str) -> None:
     """Record a message for the broker; a second call with the same key does nothing.
 
     Must run inside the transaction of the change it announces, so the message exists if
-    and only if the change was committed.
+    and only if the change was committed. After commit the relay is nudged, so delivery
+    normally starts at once rather than at the next beat tick.
     """
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("outbox_enqueue must run inside the transaction of the change")
     OutboxMessage.objects.bulk_create(
         [OutboxMessage(topic=topic, payload=payload, dedup_key=dedup_key[:200])],
         ignore_conflicts=True,
     )
+    # One nudge per transaction is enough, however many messages it wrote.
+    if not any(entry[1] is outbox_kick for entry in connection.run_on_commit):
+        transaction.on_commit(outbox_kick, robust=True)
+
+
+@contextmanager
+def _broker_connection() -> Iterator[Any]:
+    """A pooled broker connection, failing at once if the broker is unreachable.
+
+    kombu would otherwise retry connecting (sleeping 2 s between attempts) and hold the
+    web request, or the relay's row locks, while Redis is down.
+    """
+    with current_app.pool.acquire(block=True, timeout=5) as connection:
+        connection.ensure_connection(max_retries=0)
+        yield connection
+
+
+def _publish(task, *args: Any, connection: Any) -> None:
+    task.apply_async(args=args, retry=False, connection=connection)
+
+
+def outbox_kick() -> None:
+    """Ask a worker to run the relay now; a broker outage is logged, not raised (the beat
+    relay picks the messages up once the broker is back)."""
+    from .tasks import outbox_relay_task  # the tasks module imports this one
+
+    try:
+        with _broker_connection() as connection:
+            _publish(outbox_relay_task, connection=connection)
+    except BROKER_ERRORS as exc:
+        logger.warning("outbox_kick_failed", error=type(exc).__name__)
+
+
+def outbox_relay(*, batch_size: int = 200, max_batches: int = 50) -> int:
+    """Publish one delivery task per undispatched message, oldest first; returns how many.
+
+    Rows are locked FOR UPDATE SKIP LOCKED, so relays running in parallel (beat tick and
+    nudges) never publish the same row at once. On a broker error the batch stops: the
+    failing row records the attempt and the error, the rest wait for the next run.
+    """
+    from .tasks import outbox_deliver_task
+
+    published_total = 0
+    for _batch in range(max_batches):
+        with transaction.atomic():
+            rows = list(
+                OutboxMessage.objects.select_for_update(skip_locked=True)
+                .filter(dispatched_at__isnull=True)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not rows:
+                break
+            published: list[int] = []
+            error: Exception | None = None
+            try:
+                with _broker_connection() as connection:
+                    for pk in rows:
+                        _publish(outbox_deliver_task, pk, connection=connection)
+                        published.append(pk)
+            except BROKER_ERRORS as exc:
+                error = exc
+            if published:
+                OutboxMessage.objects.filter(pk__in=published).update(
+                    dispatched_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
+                )
+            if error is not None and len(published) < len(rows):
+                failed_pk = rows[len(published)]
+                OutboxMessage.objects.filter(pk=failed_pk).update(
+                    attempts=F("attempts") + 1, last_error=repr(error)[:2000]
+                )
+                logger.warning("outbox_relay_broker_error", message_id=failed_pk, error=repr(error))
+        published_total += len(published)
+        if error is not None or len(rows) < batch_size:
+            break
+    return published_total
+
+
+def outbox_purge(*, older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete messages dispatched longer ago than `older_than`; returns how many.
+
+    Handlers are idempotent through their own keys, so old dispatched rows serve only
+    for diagnosis; undispatched rows are never deleted.
+    """
+    cutoff = timezone.now() - older_than
+    deleted, _by_model = OutboxMessage.objects.filter(dispatched_at__lt=cutoff).delete()
+    return deleted
+
+
+def outbox_deliver(*, message_id: int) -> None:
+    """Run the handler registered for the message's topic (ITSM_OUTBOX_HANDLERS).
+
+    A message that no longer exists or has no handler is logged and dropped: retrying
+    would not help.
+    """
+    message = OutboxMessage.objects.filter(pk=message_id).first()
+    if message is None:
+        logger.warning("outbox_message_missing", message_id=message_id)
+        return
+    handler_path = settings.ITSM_OUTBOX_HANDLERS.get(message.topic)
+    if handler_path is None:
+        logger.warning("outbox_topic_unhandled", topic=message.topic, message_id=message_id)
+        return
+    import_string(handler_path)(message)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +22,7 @@ from accounts.models import User
 
 from .choices import CommentVisibility, EventType
 from .exceptions import DomainError
-from .models import Attachment, Comment, NumberCounter, TicketBase, TicketEvent
+from .models import Attachment, Comment, NumberCounter, SavedFilter, TicketBase, TicketEvent
 
 # Content types we accept, by extension; anything else is refused, whatever the client
 # claims. The browser's Content-Type header is not trusted.
@@ -214,3 +215,43 @@ def attachment_add(
         data={"attachment_id": attachment.pk, "name": name, "size": attachment.size},
     )
     return attachment
+
+
+# ---------------------------------------------------------------- saved list filters
+
+SAVED_FILTERS_PER_LIST = 50
+
+
+def saved_filter_save(*, owner: User, list_name: str, name: str, query_string: str) -> SavedFilter:
+    """Save (or overwrite, by name) the current filter of a list page for its owner.
+
+    The query string is stored without paging cursors, so the filter opens on page one.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(
+            _("Give the filter a name."), code="name_required", fields={"name": [_("Required.")]}
+        )
+    params = QueryDict((query_string or "").lstrip("?"), mutable=True)
+    for cursor in ("after", "before", "page"):
+        params.pop(cursor, None)
+    query_string = params.urlencode()[:2000]
+    existing = SavedFilter.objects.filter(owner=owner, list_name=list_name)
+    if not existing.filter(name=name).exists() and existing.count() >= SAVED_FILTERS_PER_LIST:
+        raise DomainError(
+            _("You have saved too many filters for this list; delete some first."),
+            code="too_many_filters",
+        )
+    saved, _created = SavedFilter.objects.update_or_create(
+        owner=owner,
+        list_name=list_name,
+        name=name[:100],
+        defaults={"query_string": query_string},
+    )
+    return saved
+
+
+def saved_filter_delete(*, owner: User, pk: int) -> bool:
+    """Delete one of the owner's saved filters; False if there was none (or not theirs)."""
+    deleted, _rows = SavedFilter.objects.filter(owner=owner, pk=pk).delete()
+    return deleted > 0

@@ -351,6 +351,9 @@ class EmbeddedPostgres:
             "--encoding=UTF8",
             # The builtin provider needs no OS locales, so any machine gets the same cluster.
             "--locale=C",
+            # Character classes of UTF-8 (collation stays C): pg_trgm then counts Chinese
+            # characters as word characters, so CJK title search can use the trigram index.
+            "--lc-ctype=C.UTF-8",
             "--locale-provider=builtin",
             "--builtin-locale=C.UTF-8",
             "--no-instructions",

@@ -30,6 +30,9 @@ from accounts.services import api_token_create
 from config_items.imports import import_job_create
 from config_items.services import baseline_create
 from core.services import attachment_add
+from incidents import services as incident_services
+from incidents.services import incident_create
+from notifications.models import Notification
 from tests.config_items.conftest import cmdb_defaults_create
 from tests.config_items.factories import ConfigurationItemFactory, RelationshipFactory, ci_class
 from tests.core.factories import DemoTicketFactory
@@ -134,12 +137,58 @@ class Sample:
         """A new relationship on every call (removing one must not spoil the next)."""
         return RelationshipFactory()
 
+    def portal_incident(self):
+        """An incident raised by customer A in the portal."""
+        if "portal_incident" not in self._cache:
+            self._cache["portal_incident"] = incident_create(
+                actor=self.users["customer_a"], title="Printer jams", description="Floor 2"
+            )
+        return self._cache["portal_incident"]
+
+    def api_incident(self, state: str = "new"):
+        """A new incident of customer A moved to `state`, on every call (a transition must
+        not spoil the next role's request)."""
+        users = self.users
+        incident = incident_services.incident_create(actor=users["customer_a"], title="No VPN")
+        if state == "new":
+            return incident
+        incident = incident_services.incident_assign(
+            actor=users["manager"],
+            incident=incident,
+            group=self.support_group(),
+            assignee=users["agent"],
+        )
+        incident = incident_services.incident_start(actor=users["agent"], incident=incident)
+        if state == "pending":
+            return incident_services.incident_pend(
+                actor=users["agent"], incident=incident, reason="awaiting_vendor"
+            )
+        if state == "resolved":
+            return incident_services.incident_resolve(
+                actor=users["agent"], incident=incident, code="solved_permanently", notes="Done."
+            )
+        return incident
+
+    def workspace_incident(self):
+        """A new incident of customer A, on every call (an action must not spoil the next)."""
+        return incident_create(actor=self.users["customer_a"], title="Laptop will not boot")
+
     def agent_token(self):
         """A fresh token of the agent on every call (revoking one must not spoil the next)."""
         token, _key = api_token_create(
             user=self.users["agent"], name="sample", actor=self.users["administrator"]
         )
         return token
+
+    def agent_notification(self):
+        """A fresh notification of the agent on every call (reading one spoils nothing)."""
+        return Notification.objects.create(
+            recipient=self.users["agent"],
+            topic="incident.assigned",
+            title="Assigned to you",
+            url="/",
+            dedup_key=f"sample:{Notification.objects.count()}",
+        )
 
 
 @dataclass(frozen=True)
@@ -188,6 +237,36 @@ ACCESS: dict[str, Rule] = {
     "portal:my_tickets": Rule(roles(403, anonymous=LOGIN, customer_a=200, customer_b=200)),
     "portal:raise_ticket": Rule(roles(403, anonymous=LOGIN, customer_a=200, customer_b=200)),
     "portal:knowledge": Rule(roles(403, anonymous=LOGIN, customer_a=200, customer_b=200)),
+    "portal:subcategory_options": Rule(
+        roles(403, anonymous=LOGIN, customer_a=200, customer_b=200)
+    ),
+    # Portal incident pages: another organisation's incident is 404, not 403. Actions the
+    # incident's state refuses (confirming a new incident, a POST without files) re-render
+    # the page with the reason (200).
+    "portal:incident_detail": Rule(
+        roles(403, anonymous=LOGIN, customer_a=200, customer_b=404),
+        kwargs=lambda s: {"pk": s.portal_incident().pk},
+    ),
+    "portal:incident_reply": Rule(
+        roles(403, anonymous=LOGIN, customer_a=302, customer_b=404),
+        kwargs=lambda s: {"pk": s.portal_incident().pk},
+        method="post",
+        data={"body": "Any news?"},
+    ),
+    **{
+        f"portal:incident_{name}": Rule(
+            roles(403, anonymous=LOGIN, customer_a=200, customer_b=404),
+            kwargs=lambda s: {"pk": s.portal_incident().pk},
+            method="post",
+            data=data,
+        )
+        for name, data in (
+            ("attach", {}),
+            ("confirm", {}),
+            ("reject", {"reason": "Still broken"}),
+            ("rate", {"score": "5"}),
+        )
+    },
 
     "reports:dashboard": Rule(roles(200, anonymous=LOGIN, customer_a=redirect("/portal/"),
                                     customer_b=redirect("/portal/"), agent=403)),
@@ -280,6 +359,64 @@ ACCESS: dict[str, Rule] = {
         staff_only(), kwargs=lambda s: {"pk": s.baseline().pk, "ci_id": s.service().pk}
     ),
 
+    # Incidents API: customers see their own (and shared organisation) incidents, another
+    # organisation's answer 404; lifecycle actions need their per-action permission.
+    "api-v1:incidents-api:incident-list": Rule(roles(200, anonymous=401)),
+    **{
+        f"api-v1:incidents-api:incident-{name}": Rule(
+            roles(200, anonymous=401, customer_b=404),
+            kwargs=lambda s: {"pk": s.api_incident().pk},
+        )
+        for name in ("detail", "comments", "attachments", "timeline")
+    },
+    **{
+        f"api-v1:incidents-api:incident-{name}": Rule(
+            roles(204, anonymous=401, customer_b=404),
+            kwargs=lambda s: {"pk": s.api_incident().pk},
+            method="post",
+        )
+        for name in ("watch", "unwatch")
+    },
+    "api-v1:incidents-api:incident-major-updates": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.api_incident("in_progress").pk}
+    ),
+    # Without a group the assignment is refused as invalid (400): the permission passed.
+    "api-v1:incidents-api:incident-assign": Rule(
+        staff_only(400), kwargs=lambda s: {"pk": s.api_incident().pk}, method="post"
+    ),
+    **{
+        f"api-v1:incidents-api:incident-{name}": Rule(
+            staff_only() if name not in ("cancel", "declare-major") else MANAGERS_ONLY,
+            kwargs=lambda s, state=state: {"pk": s.api_incident(state).pk},
+            method="post",
+            data=data,
+        )
+        for name, state, data in (
+            ("assign-to-me", "new", {}),
+            ("start", "new", {}),
+            ("pend", "in_progress", {"reason": "awaiting_vendor"}),
+            ("resume", "pending", {}),
+            ("resolve", "in_progress", {"code": "solved_permanently", "notes": "Done."}),
+            ("close", "resolved", {}),
+            ("reopen", "resolved", {"reason": "Still broken."}),
+            ("cancel", "in_progress", {"reason": "Raised twice."}),
+            ("declare-major", "in_progress", {}),
+        )
+    },
+    **{
+        f"api-v1:incidents-api:incident-{name}": Rule(
+            roles(403, anonymous=401, customer_a=ok, customer_b=404),
+            kwargs=lambda s: {"pk": s.api_incident("resolved").pk},
+            method="post",
+            data=data,
+        )
+        for name, data, ok in (
+            ("confirm", {}, 200),
+            ("reject", {"reason": "Still broken."}, 200),
+            ("rate", {"score": 4}, 201),
+        )
+    },
+
     # CMDB pages of the agent workspace.
     "config_items:ci_list": Rule(WORKSPACE),
     "config_items:ci_create": Rule(WORKSPACE),
@@ -313,6 +450,55 @@ ACCESS: dict[str, Rule] = {
     "config_items:baseline_list": Rule(WORKSPACE),
     "config_items:baseline_create": Rule(WORKSPACE_MANAGERS),
     "config_items:baseline_detail": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.baseline().pk}),
+
+    # Notifications: every signed-in user has their own; another user's is not found.
+    "notifications:notification_list": Rule(roles(200, anonymous=LOGIN)),
+    "notifications:notification_menu": Rule(roles(200, anonymous=LOGIN)),
+    "notifications:notification_read": Rule(
+        roles(404, anonymous=LOGIN, agent=302),
+        kwargs=lambda s: {"pk": s.agent_notification().pk},
+        method="post",
+    ),
+    "notifications:notification_read_all": Rule(roles(302, anonymous=LOGIN), method="post"),
+
+    # Incident pages of the agent workspace. Refused or incomplete actions come back as a
+    # message on the incident page (302), never as an error page.
+    **{
+        f"incidents:{name}": Rule(WORKSPACE)
+        for name in ("incident_list", "incident_create", "caller_lookup", "subcategory_options")
+    },
+    **{
+        f"incidents:{name}": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.workspace_incident().pk})
+        for name in ("incident_detail", "incident_update")
+    },
+    **{
+        f"incidents:{name}": Rule(WORKSPACE_POST, method="post", kwargs=kwargs)
+        for name, kwargs in (
+            ("incident_bulk", None),
+            ("saved_filter_save", None),
+            ("saved_filter_delete", lambda s: {"pk": 0}),
+        )
+    },
+    **{
+        f"incidents:{name}": Rule(
+            WORKSPACE_POST, kwargs=lambda s: {"pk": s.workspace_incident().pk}, method="post"
+        )
+        for name in ("incident_transition", "incident_assign", "incident_watch", "incident_cis")
+    },
+    # An empty reply re-renders the page with the form's error.
+    "incidents:incident_comment": Rule(
+        {**WORKSPACE_POST, **dict.fromkeys(STAFF, 200)},
+        kwargs=lambda s: {"pk": s.workspace_incident().pk},
+        method="post",
+    ),
+    **{
+        f"incidents:{name}": Rule(
+            WORKSPACE_MANAGERS_POST,
+            kwargs=lambda s: {"pk": s.workspace_incident().pk},
+            method="post",
+        )
+        for name in ("incident_declare_major", "incident_major_update")
+    },
 }
 # fmt: on
 

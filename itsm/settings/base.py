@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "core",
+    "notifications",
     "accounts",
     "config_items",
     "sla",
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
+                "notifications.context_processors.notifications",
             ],
         },
     },
@@ -291,6 +293,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CIStatusEnum": "config_items.choices.CIStatus",
         "ImportStatusEnum": "config_items.choices.ImportStatus",
+        "IncidentStatusEnum": "incidents.choices.IncidentStatus",
+        "IncidentChannelEnum": "incidents.choices.Channel",
+        # Impact and urgency share one 1-3 scale (identical choices, so one enum).
+        "ImpactUrgencyEnum": "incidents.choices.Impact",
+        "PendingReasonEnum": "incidents.choices.PendingReason",
+        "ResolutionCodeEnum": "incidents.choices.ResolutionCode",
     },
 }
 
@@ -304,9 +312,27 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("ITSM_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# A publish (the outbox nudge after a commit, the relay) gives up fast when Redis is down:
+# the outbox keeps the message and the next relay run publishes it.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("ITSM_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
+# Handler (dotted path) per outbox topic; each receives the OutboxMessage (core/outbox.py).
+ITSM_OUTBOX_HANDLERS = {
+    f"incident.{event}": f"incidents.notifications.incident_{event}_handler"
+    for event in (
+        "assigned",
+        "resolved",
+        "reopened",
+        "customer_replied",
+        "major_declared",
+        "major_update",
+    )
+}
 # Every periodic job is declared here and nowhere else (STYLE.md §11).
 CELERY_BEAT_SCHEDULE = {
     "core-session-cleanup": {"task": "core.tasks.session_cleanup_task", "schedule": 24 * 3600.0},
+    "core-outbox-relay": {"task": "core.tasks.outbox_relay_task", "schedule": 5.0},
+    "core-outbox-purge": {"task": "core.tasks.outbox_purge_task", "schedule": 24 * 3600.0},
     "incidents-auto-close": {
         "task": "incidents.tasks.incident_close_resolved_task",
         "schedule": 15 * 60.0,
@@ -365,10 +391,15 @@ LOGGING = {
 }
 # Demo data and benchmark volumes, one entry per app, run in this order by
 # `manage.py seed_demo` and `manage.py seed_volume`.
-ITSM_DEMO_LOADERS = ["core.demo.demo_data_load", "config_items.demo.cmdb_demo_load"]
+ITSM_DEMO_LOADERS = [
+    "core.demo.demo_data_load",
+    "config_items.demo.cmdb_demo_load",
+    "incidents.demo.incident_demo_load",
+]
 ITSM_VOLUME_SEEDERS = [
     "core.volume.volume_seed_from_options",
     "config_items.volume.cmdb_volume_seed_from_options",
+    "incidents.volume.incident_volume_seed_from_options",
 ]
 
 # Triggers on auth's many-to-many tables (role grants) are not in any migration of ours;

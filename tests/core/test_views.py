@@ -143,7 +143,8 @@ def test_workspace_home_shows_navigation_with_disabled_processes(client, agent):
     assert 'data-nav="dashboard"' in html
     assert 'aria-current="page"' in html
     # Processes without pages yet are shown, disabled, never linked.
-    assert '<span class="nav-link disabled" aria-disabled="true" data-nav="incidents"' in html
+    assert '<span class="nav-link disabled" aria-disabled="true" data-nav="problems"' in html
+    assert '<a class="nav-link" href="/incidents/" data-nav="incidents"' in html
     assert 'data-nav="reports"' not in html
     assert "Incidents" in html and "Knowledge" in html
     sections = response.context["nav_sections"]

@@ -19,6 +19,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--relationships", type=int, default=0, help="CI relationships (default 5 per CI)."
         )
+        parser.add_argument("--incidents", type=int, default=0, help="Incidents (COPY).")
+        parser.add_argument(
+            "--comments-per-incident", type=float, default=2.0, help="Comments per incident."
+        )
 
     def handle(self, *args, **options):
         roles_apply()

@@ -1,0 +1,370 @@
+"""Incident benchmarks (issue 4): create, agent queue, incident page / API GET, title search.
+
+Run against a database filled by
+`manage.py seed_demo && manage.py seed_volume --users 20000 --incidents 1000000`:
+
+    DATABASE_URL=... REDIS_URL=... python -m bench.incidents            # in-process parts
+    DATABASE_URL=... REDIS_URL=... python -m bench.incidents --http     # + gunicorn load
+
+In-process parts call the views through Django's test client (server time without the
+network). --http starts gunicorn (`-w $(nproc) -k sync`, DEBUG off) on a free loopback
+port and drives POST /api/v1/incidents/ with keep-alive connections, one agent token per
+connection; it reports the client-side latency and, from gunicorn's access log, the server
+time of each request. Every loop is bounded by a count and a time limit. The runs add the
+incidents they create to the database (a few thousand).
+"""
+
+import argparse
+import http.client
+import json
+import logging
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench._common import django_setup, summary, timed
+
+ROOT = Path(__file__).resolve().parent.parent
+# Common words of the volume titles, rare ones (no match: the worst case for a scan) and a
+# two-character Chinese word (too short for a trigram).
+SEARCH_TERMS = ["printer", "checkout", "kubernetes", "打印机", "无法登录", "数据库服务器", "上海"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def _explain(sql: str, params, *, force_index: bool = False) -> str:
+    """The plan; with force_index, the plan when scans other than bitmap ones are off
+    (shows whether the trigram index can serve the term at all)."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if force_index:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _access(plan: str) -> str:
+    """The scan nodes of a plan, short."""
+    nodes = []
+    for line in plan.splitlines():
+        text = line.strip().removeprefix("->  ")
+        if " on " in text and ("Scan" in text):
+            nodes.append(text.split("  (")[0])
+    return "; ".join(nodes)
+
+
+def search_section(agent, samples: int) -> None:
+    from django.db import connection
+
+    from incidents.filters import IncidentFilterSet
+    from incidents.selectors import incident_list
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT datcollate, datctype FROM pg_database WHERE datname = current_database()"
+        )
+        collate, ctype = cursor.fetchone()
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+        cursor.execute("SELECT show_trgm(%s)", ["无法登录"])
+        trigrams = cursor.fetchone()[0]
+    print(
+        f"PostgreSQL {version}, collate {collate}, ctype {ctype}; "
+        f"show_trgm('无法登录') = {trigrams}"
+    )
+    for term in SEARCH_TERMS:
+        queryset = IncidentFilterSet({"q": term}, queryset=incident_list(user=agent)).qs
+        page = queryset.order_by("-created_at", "-pk")[:25]
+        sql, params = page.query.sql_with_params()
+        figures = summary(timed(lambda page=page: list(page.all()), samples))
+        capped = queryset.order_by()[:1001]
+        count_figures = summary(timed(lambda capped=capped: capped.count(), samples))
+        matches = capped.count()
+        count_sql, count_params = capped.query.sql_with_params()
+        print(
+            f"search q={term!r}: first page of 25 newest first {figures}\n"
+            f"    capped count (<= 1000) {count_figures}; matches "
+            f"{'>1000' if matches > 1000 else matches}\n"
+            f"    plan page:  {_access(_explain(sql, params))}\n"
+            f"    plan count: {_access(_explain(count_sql, count_params))}\n"
+            f"    trigram index usable: "
+            f"{'incident_title_trgm' in _explain(count_sql, count_params, force_index=True)}"
+        )
+
+
+def inprocess_section(args, agent, customer) -> None:
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.services import api_token_create
+    from incidents.models import Incident
+    from incidents.services import incident_create
+    from incidents.views import queue_counts_forget
+
+    rng = random.Random(42)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(agent)
+
+    # Agent queue: the default view (my groups' open incidents, priority order, 25 rows).
+    assert client.get("/incidents/").status_code == 200
+    connection.queries_log.clear()  # a full query log (DEBUG) would hide new queries
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/incidents/")
+    warm = summary(timed(lambda: client.get("/incidents/"), args.samples))
+    print(f"agent queue /incidents/ default view, counts cached:   {warm} ({len(queries)} queries)")
+
+    def cold():
+        queue_counts_forget(agent)
+        client.get("/incidents/")
+
+    queue_counts_forget(agent)
+    connection.queries_log.clear()  # a full query log (DEBUG) would hide new queries
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/incidents/")
+    print(
+        f"agent queue /incidents/ default view, counts computed: "
+        f"{summary(timed(cold, args.samples))} ({len(queries)} queries)"
+    )
+    connection.queries_log.clear()  # a full query log (DEBUG) would hide new queries
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/incidents/?per_page=100")
+    print(f"  same with 100 rows per page: {len(queries)} queries")
+    # Page two: keyset cursor from the first page.
+    response = client.get("/incidents/?queue=open")
+    print(
+        f"agent queue, all open: {summary(timed(lambda: client.get('/incidents/?queue=open'), 50))}"
+    )
+    del response
+
+    max_id = Incident.objects.order_by("-pk").values_list("pk", flat=True).first()
+    ids = [rng.randint(1, max_id) for _ in range(args.samples)]
+    ids = list(Incident.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    it = iter(ids * 3)
+    figures = summary(timed(lambda: client.get(f"/incidents/{next(it)}/"), len(ids)))
+    print(f"incident page /incidents/<id>/:  {figures}")
+    _token, key = api_token_create(user=agent, name="bench", actor=agent)
+    api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get(f"/api/v1/incidents/{ids[0]}/").status_code == 200
+    it = iter(ids * 3)
+    figures = summary(timed(lambda: api.get(f"/api/v1/incidents/{next(it)}/"), len(ids)))
+    print(f"API GET /api/v1/incidents/<id>/: {figures}")
+    for term in ("printer", "打印机"):
+        url = f"/api/v1/incidents/?q={term}"
+        assert api.get(url).status_code == 200
+        print(f"API list q={term!r}:  {summary(timed(lambda url=url: api.get(url), 100))}")
+
+    body = {
+        "title": "Laptop does not start after update",
+        "caller": customer.pk,
+        "channel": "phone",
+        "impact": 2,
+        "urgency": 2,
+    }
+    samples = timed(
+        lambda: api.post("/api/v1/incidents/", body, content_type="application/json"),
+        args.samples,
+    )
+    print(f"API create, in-process, 1 client: {summary(samples)}")
+
+    def service_create():
+        incident_create(actor=agent, caller=customer, title="Printer jams", channel="phone")
+
+    print(f"incident_create service, in-process: {summary(timed(service_create, args.samples))}")
+    cache.clear()
+
+
+def http_section(args, agents, customer, group_of) -> None:
+    from accounts.services import api_token_create
+    from incidents.models import Incident
+
+    port = _free_port()
+    log = Path(tempfile.mkdtemp(prefix="bench-incidents-")) / "access.log"
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_COOKIES": "0",
+    }
+    workers = args.workers or os.cpu_count() or 2
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "itsm.wsgi",
+        "-w", str(workers),
+        "-k", "sync",
+        "-b", f"127.0.0.1:{port}",
+        "--access-logfile", str(log),
+        "--access-logformat", "%(m)s %(U)s %(s)s %(D)s",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server_log = (log.parent / "server.log").open("w")
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=server_log, stderr=server_log)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise SystemExit("gunicorn did not start")
+        keys = [api_token_create(user=a, name="bench", actor=a)[1] for a in agents]
+        print(f"gunicorn -w {workers} -k sync on 127.0.0.1:{port}, DEBUG off")
+
+        def run(connections: int, count: int, label: str) -> None:
+            before = log.read_text().count("\n") if log.exists() else 0
+            latencies: list[float] = []
+            errors = []
+            lock = threading.Lock()
+            per_thread = count // connections
+            stop_at = time.time() + args.duration
+
+            def worker(n: int) -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                headers = {
+                    "Authorization": f"Token {keys[n % len(keys)]}",
+                    "Content-Type": "application/json",
+                    "Host": "127.0.0.1",
+                }
+                agent = agents[n % len(agents)]
+                body = json.dumps(
+                    {
+                        "title": "VPN disconnects every few minutes",
+                        "caller": customer.pk,
+                        "channel": "phone",
+                        "impact": 2,
+                        "urgency": 2,
+                        "assignment_group": group_of[agent.pk],
+                    }
+                )
+                mine = []
+                for _ in range(per_thread):
+                    if time.time() > stop_at:
+                        break
+                    started = time.perf_counter()
+                    conn.request("POST", "/api/v1/incidents/", body=body, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    mine.append((time.perf_counter() - started) * 1000)
+                    if response.status != 201:
+                        errors.append(response.status)
+                conn.close()
+                with lock:
+                    latencies.extend(mine)
+
+            started = time.perf_counter()
+            threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            time.sleep(0.5)  # gunicorn writes its access log after the response
+            lines = log.read_text().splitlines()[before:]
+            server = [int(line.split()[3]) / 1000 for line in lines if line.startswith("POST")]
+            print(
+                f"{label}, {connections} connection(s): {len(latencies)} creates in "
+                f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f}/s, errors {len(errors)}"
+                f"{' ' + str(sorted(set(errors))) if errors else ''}\n"
+                f"    client: {summary(latencies)}\n"
+                f"    server: {summary(server)}"
+            )
+
+        run(2, 100, "warm-up")
+        for connections in args.connections:
+            run(connections, args.creates, "API create")
+        sample = list(Incident.objects.order_by("-pk").values_list("pk", flat=True)[: args.samples])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Token {keys[0]}", "Host": "127.0.0.1"}
+        samples = []
+        for pk in sample:
+            started = time.perf_counter()
+            conn.request("GET", f"/api/v1/incidents/{pk}/", headers=headers)
+            conn.getresponse().read()
+            samples.append((time.perf_counter() - started) * 1000)
+        print(f"API GET by id over HTTP, 1 connection: client {summary(samples)}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server_log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--http", action="store_true", help="also run the gunicorn load test")
+    parser.add_argument(
+        "--parts", default="search,pages", help="in-process parts to run: search,pages"
+    )
+    parser.add_argument("--connections", type=lambda v: [int(x) for x in v.split(",")],
+                        default=[1, 4, 8])  # fmt: skip
+    parser.add_argument("--creates", type=int, default=1000, help="creates per load level")
+    parser.add_argument("--duration", type=float, default=30, help="seconds per load level, max")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers ($(nproc))")
+    args = parser.parse_args()
+    # In-process parts run with DEBUG on, as the CMDB benchmark does (HTML pages need no
+    # collectstatic manifest then); the gunicorn part runs with DEBUG off.
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 50)
+    django_setup()
+    logging.getLogger("itsm.request").setLevel(logging.WARNING)
+
+    from django.db import connection
+
+    from accounts.models import SupportGroupMembership, User
+    from core.models import Comment
+    from incidents.choices import OPEN_STATUSES
+    from incidents.models import Incident
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE incidents_incident")
+    total = Incident.objects.count()
+    open_total = Incident.objects.filter(status__in=OPEN_STATUSES).count()
+    print(
+        f"data: {total} incidents ({open_total} open), {Comment.objects.count()} comments, "
+        f"{User.objects.count()} users; {os.cpu_count()} cores"
+    )
+    if total < 10000:
+        raise SystemExit("seed first: manage.py seed_volume --users 20000 --incidents 1000000")
+    memberships = list(
+        SupportGroupMembership.objects.filter(user__username__startswith="vol")
+        .order_by("user_id")
+        .values_list("user_id", "group_id")[:200]
+    )
+    group_of: dict[int, int] = {}
+    for user_id, group_id in memberships:
+        group_of.setdefault(user_id, group_id)
+    agents = list(User.objects.filter(pk__in=list(group_of)[:8]).order_by("pk"))
+    agent = agents[0]
+    customer = User.objects.filter(organisation__isnull=False, is_active=True).first()
+
+    if "search" in args.parts:
+        search_section(agent, args.samples)
+    if "pages" in args.parts:
+        inprocess_section(args, agent, customer)
+    if args.http:
+        http_section(args, agents, customer, group_of)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,417 @@
+"""Read serializers (output) and input serializers (validated, then handed to a service).
+
+Two read shapes: `IncidentSerializer` for the support side and the narrower
+`IncidentCustomerSerializer` for customers, which leaves out agent-only fields (assignee,
+watchers, configuration items, the major-incident manager, cancellation reason). Work
+notes never reach customers: comment and timeline lists come from `core.selectors`,
+which filter them out for customers.
+"""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Organisation, SupportGroup, User
+from config_items.models import ConfigurationItem
+from core.choices import CommentVisibility
+from core.markdown import markdown_render
+from core.models import Attachment, Comment
+from incidents.choices import (
+    Channel,
+    Impact,
+    IncidentStatus,
+    PendingReason,
+    ResolutionCode,
+    Urgency,
+)
+from incidents.models import Category, Incident, MajorIncidentUpdate, SatisfactionRating
+
+# Actions a customer may take on a resolved incident of theirs (not FSM transitions).
+CUSTOMER_RESOLVED_ACTIONS = ["confirm", "reject", "rate"]
+
+
+class UserRefSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name"]
+        read_only_fields = fields
+
+
+class OrganisationRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "code"]
+        read_only_fields = fields
+
+
+class SupportGroupRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SupportGroup
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
+class ServiceRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConfigurationItem
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
+class IncidentRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Incident
+        fields = ["id", "number", "title"]
+        read_only_fields = fields
+
+
+class IncidentCustomerSerializer(serializers.ModelSerializer):
+    """What a customer sees of an incident: no internal working detail."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api-v1:incidents-api:incident-detail")
+    description_html = serializers.SerializerMethodField()
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    caller = UserRefSerializer(read_only=True)
+    organisation = OrganisationRefSerializer(read_only=True)
+    service = ServiceRefSerializer(read_only=True)
+    category = CategoryRefSerializer(read_only=True)
+    subcategory = CategoryRefSerializer(read_only=True)
+    assignment_group = SupportGroupRefSerializer(read_only=True)
+    available_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "number",
+            "url",
+            "title",
+            "description",
+            "description_html",
+            "status",
+            "status_label",
+            "caller",
+            "organisation",
+            "channel",
+            "service",
+            "category",
+            "subcategory",
+            "impact",
+            "urgency",
+            "priority",
+            "assignment_group",
+            "assigned_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
+            "created_at",
+            "updated_at",
+            "pending_reason",
+            "resolution_code",
+            "resolution_notes",
+            "reopen_count",
+            "is_major",
+            "version",
+            "available_transitions",
+        ]
+        read_only_fields = fields
+
+    def get_description_html(self, incident: Incident) -> str:
+        return str(markdown_render(incident.description))
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_available_transitions(self, incident: Incident) -> list[str]:
+        """Names of the actions the requesting user may take now (django-fsm's view,
+        plus the customer's confirm / reject / rate on a resolved incident)."""
+        user = self.context["request"].user
+        if user.is_customer:
+            return CUSTOMER_RESOLVED_ACTIONS if incident.status == IncidentStatus.RESOLVED else []
+        return [t.name for t in incident.get_available_user_status_transitions(user)]
+
+
+class IncidentSerializer(IncidentCustomerSerializer):
+    """The full read shape for the support side."""
+
+    assignee = UserRefSerializer(read_only=True)
+    watchers = UserRefSerializer(many=True, read_only=True)
+    configuration_items = ServiceRefSerializer(many=True, read_only=True)
+    parent = IncidentRefSerializer(read_only=True)
+    major_incident_manager = UserRefSerializer(read_only=True)
+    created_by = UserRefSerializer(read_only=True)
+
+    class Meta(IncidentCustomerSerializer.Meta):
+        fields = [
+            *IncidentCustomerSerializer.Meta.fields,
+            "assignee",
+            "watchers",
+            "configuration_items",
+            "parent",
+            "major_incident_manager",
+            "created_by",
+            "cancel_reason",
+        ]
+        read_only_fields = fields
+
+
+class UserByIdOrUsernameField(serializers.Field):
+    """A user given by id (number) or by username (text)."""
+
+    default_error_messages = {"not_found": _("No such user.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("not_found")
+        lookup = (
+            {"pk": int(data)}
+            if isinstance(data, int) or str(data).isdigit()
+            else {"username__iexact": str(data)}
+        )
+        user = User.objects.filter(is_active=True, **lookup).first()
+        if user is None:
+            self.fail("not_found")
+        return user
+
+    def to_representation(self, value):
+        return value.pk
+
+
+extend_schema_field(
+    {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "user id or username"}
+)(UserByIdOrUsernameField)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _ServiceField(serializers.PrimaryKeyRelatedField):
+    """A business/technical service the requesting user may see."""
+
+    def get_queryset(self):
+        user = self.context["request"].user
+        return ConfigurationItem.objects.visible_to(user).services()
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _CIField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return ConfigurationItem.objects.visible_to(self.context["request"].user)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _IncidentRefField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return Incident.objects.visible_to(self.context["request"].user)
+
+
+class IncidentCreateInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    caller = UserByIdOrUsernameField(
+        required=False, help_text=_("User id or username; yourself when left out.")
+    )
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        required=False,
+        help_text=_("Agents only; a customer's incident is logged as portal or API."),
+    )
+    service = _ServiceField(required=False, allow_null=True)
+    configuration_items = _CIField(many=True, required=False)
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.filter(is_active=True, parent=None),
+        required=False,
+        allow_null=True,
+    )
+    subcategory = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.filter(is_active=True).exclude(parent=None),
+        required=False,
+        allow_null=True,
+    )
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    assignment_group = serializers.PrimaryKeyRelatedField(
+        queryset=SupportGroup.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    parent = _IncidentRefField(required=False, allow_null=True)
+
+
+class IncidentUpdateInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    service = _ServiceField(required=False, allow_null=True)
+    configuration_items = _CIField(many=True, required=False)
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.filter(parent=None), required=False, allow_null=True
+    )
+    subcategory = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.exclude(parent=None), required=False, allow_null=True
+    )
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=_("The version you edited; refused with 409 if someone changed it since."),
+    )
+
+
+class VersionInputSerializer(serializers.Serializer):
+    """Body of a transition without other input: the optional expected version."""
+
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=_("The version you acted on; refused with 409 if someone changed it since."),
+    )
+
+
+class AssignInputSerializer(VersionInputSerializer):
+    group = serializers.PrimaryKeyRelatedField(
+        queryset=SupportGroup.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+
+
+class PendInputSerializer(VersionInputSerializer):
+    reason = serializers.ChoiceField(choices=PendingReason.choices)
+
+
+class ResolveInputSerializer(VersionInputSerializer):
+    code = serializers.ChoiceField(choices=ResolutionCode.choices)
+    notes = serializers.CharField()
+
+
+class ReasonInputSerializer(VersionInputSerializer):
+    reason = serializers.CharField()
+
+
+class RateInputSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DeclareMajorInputSerializer(VersionInputSerializer):
+    manager = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text=_("The major-incident manager; yourself when left out."),
+    )
+
+
+class WatchInputSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text=_("Who watches; yourself when left out (customers: only themselves)."),
+    )
+
+
+class SatisfactionRatingSerializer(serializers.ModelSerializer):
+    rated_by = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = SatisfactionRating
+        fields = ["id", "score", "comment", "rated_by", "created_at"]
+        read_only_fields = fields
+
+
+class MajorIncidentUpdateSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = MajorIncidentUpdate
+        fields = ["id", "body", "is_sent_to_customers", "author", "created_at"]
+        read_only_fields = fields
+
+
+class MajorIncidentUpdateInputSerializer(serializers.Serializer):
+    body = serializers.CharField()
+    send_to_customers = serializers.BooleanField(required=False, default=True)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+    body_html = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Comment
+        fields = ["id", "body", "body_html", "visibility", "author", "created_at"]
+        read_only_fields = fields
+
+    def get_body_html(self, comment: Comment) -> str:
+        return str(markdown_render(comment.body))
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField()
+    visibility = serializers.ChoiceField(
+        choices=CommentVisibility.choices,
+        required=False,
+        default=CommentVisibility.PUBLIC,
+        help_text=_("Customers may only write public replies."),
+    )
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    uploaded_by = UserRefSerializer(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "name",
+            "size",
+            "mime_type",
+            "is_public",
+            "uploaded_by",
+            "uploaded_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, attachment: Attachment) -> str:
+        path = reverse("core:attachment_download", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class AttachmentInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    """One timeline entry: `kind` says whether `item` is a comment, attachment or event."""
+
+    kind = serializers.ChoiceField(choices=["comment", "attachment", "event"])
+    at = serializers.DateTimeField()
+    actor = UserRefSerializer(allow_null=True)
+    item = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_item(self, entry) -> dict:
+        if entry.kind == "comment":
+            return CommentSerializer(entry.item, context=self.context).data
+        if entry.kind == "attachment":
+            return AttachmentSerializer(entry.item, context=self.context).data
+        return {
+            "id": entry.item.pk,
+            "event_type": entry.item.event_type,
+            "label": str(entry.item.get_event_type_display()),
+            "data": entry.item.data,
+        }

@@ -1,0 +1,968 @@
+"""The agent workspace for incidents (ISO/IEC 20000-1 8.6.1): queues and list with filters,
+saved filters and bulk actions; logging an incident from a call; the incident page with
+its transitions, edits, assignment, timeline, CIs, watchers and major-incident handling.
+
+Views parse input, check access and call services or selectors (STYLE.md §1, §10).
+"""
+
+import base64
+import binascii
+import json
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import TemplateView
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.models import Organisation, SupportGroup, User
+from config_items.selectors import ci_affected_services
+from core.choices import CommentVisibility, Priority
+from core.exceptions import DomainError
+from core.models import SavedFilter
+from core.permissions import WORKSPACE_PERMISSION, PermissionRequiredMixin
+from core.selectors import ticket_timeline
+from core.services import attachment_add, saved_filter_delete, saved_filter_save
+
+from .choices import OPEN_STATUSES, Channel, IncidentStatus, PendingReason, ResolutionCode
+from .filters import IncidentFilterSet
+from .forms import (
+    BULK_ACTIONS,
+    TRANSITION_FORMS,
+    AssignForm,
+    BulkForm,
+    CIAddForm,
+    CommentForm,
+    IncidentCreateForm,
+    IncidentEditForm,
+    MajorDeclareForm,
+    MajorUpdateForm,
+    SavedFilterForm,
+    agent_queryset,
+    service_queryset,
+)
+from .models import Category, Incident, PriorityMatrix
+from .selectors import incident_get, incident_list
+from .services import (
+    TRANSITION_LABELS,
+    incident_assign,
+    incident_assign_to_me,
+    incident_cancel,
+    incident_close,
+    incident_comment,
+    incident_create,
+    incident_declare_major,
+    incident_major_update,
+    incident_pend,
+    incident_reopen,
+    incident_resolve,
+    incident_resume,
+    incident_start,
+    incident_update,
+    incident_watch,
+)
+
+LIST_NAME = "incidents"
+PAGE_SIZES = (25, 50, 100)
+# Counting stops here: the exact size of a 600,000-row backlog helps nobody.
+COUNT_CAP = 1000
+QUEUE_COUNTS_SECONDS = 30
+CHOICES_SECONDS = 60
+
+QUEUES = (
+    ("mine", "person", gettext_lazy("My incidents")),
+    ("groups", "people", gettext_lazy("My groups")),
+    ("unassigned", "inbox", gettext_lazy("Unassigned in my groups")),
+    ("open", "list-task", gettext_lazy("All open")),
+    ("major", "exclamation-triangle", gettext_lazy("Major incidents")),
+    ("all", "archive", gettext_lazy("All incidents")),
+)
+
+# Each sort is a keyset: (field, descending) pairs ending in the primary key, so every
+# page is an index range scan however deep the user pages.
+SORTS = {
+    "priority": (("priority", False), ("created_at", False), ("pk", False)),
+    "-created": (("created_at", True), ("pk", True)),
+    "created": (("created_at", False), ("pk", False)),
+    "-updated": (("updated_at", True), ("pk", True)),
+}
+SORT_LABELS = {
+    "priority": gettext_lazy("Priority, then oldest"),
+    "-created": gettext_lazy("Newest first"),
+    "created": gettext_lazy("Oldest first"),
+    "-updated": gettext_lazy("Recently updated"),
+}
+
+
+class IncidentPermissionMixin(PermissionRequiredMixin):
+    """Incident pages belong to the agent workspace; `incident_permissions` adds the action."""
+
+    incident_permissions: tuple[str, ...] = ("incidents.view_incident",)
+
+    def get_permission_required(self):
+        return (WORKSPACE_PERMISSION, *self.incident_permissions)
+
+
+def _get_incident(user, pk: int) -> Incident:
+    try:
+        return incident_get(user=user, pk=pk)
+    except Incident.DoesNotExist:
+        raise Http404 from None
+
+
+def _error_text(error: Exception) -> str:
+    """One readable sentence from a DomainError or a (field) ValidationError."""
+    if isinstance(error, DomainError):
+        return str(error.message)
+    if isinstance(error, ValidationError):
+        return " ".join(str(m) for m in error.messages)
+    return str(error)
+
+
+def _redirect(request, url: str):
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
+
+
+# ---------------------------------------------------------------- shared choices
+
+
+def _cache_key(name: str) -> str:
+    # The database name keeps parallel test databases (and tenants sharing one Redis)
+    # from reading each other's cached ids.
+    return f"incidents:{connection.settings_dict['NAME']}:{name}"
+
+
+def reference_choices_forget() -> None:
+    cache.delete(_cache_key("choices"))
+
+
+def reference_choices() -> dict:
+    """Options of the list's selects (groups, agents, organisations, services, categories).
+
+    Cached briefly in Redis: they change rarely, and rendering five model selects on every
+    list page would cost five queries.
+    """
+    key = _cache_key("choices")
+    data = cache.get(key)
+    if data is None:
+        data = {
+            "groups": list(SupportGroup.objects.filter(is_active=True).values_list("pk", "name")),
+            "agents": [
+                (u.pk, u.get_full_name() or u.username)
+                for u in agent_queryset().only("pk", "username", "first_name", "last_name")
+            ],
+            "organisations": list(Organisation.objects.order_by("name").values_list("pk", "name")),
+            "services": list(service_queryset().values_list("pk", "name")),
+            "categories": list(
+                Category.objects.filter(parent=None).order_by("name").values_list("pk", "name")
+            ),
+        }
+        cache.set(key, data, CHOICES_SECONDS)
+    return data
+
+
+def _priority_matrix() -> dict[str, int]:
+    return {f"{c.impact}-{c.urgency}": c.priority for c in PriorityMatrix.objects.all()}
+
+
+# ---------------------------------------------------------------- keyset pagination
+
+
+def _cursor_encode(incident: Incident, keys) -> str:
+    values = []
+    for field, _desc in keys:
+        value = getattr(incident, field)
+        values.append(value.isoformat() if isinstance(value, datetime) else value)
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str, keys) -> list | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(values, list) or len(values) != len(keys):
+        return None
+    decoded = []
+    for (field, _desc), value in zip(keys, values, strict=True):
+        if field.endswith("_at"):
+            try:
+                value = datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                return None
+        elif not isinstance(value, int):
+            return None
+        decoded.append(value)
+    return decoded
+
+
+def _keyset_filter(keys, values, forward: bool) -> Q:
+    """Rows strictly after (forward) or before the cursor in the sort order."""
+    condition = Q()
+    for i, (field, desc) in enumerate(keys):
+        lookup = "lt" if desc == forward else "gt"
+        part = Q(**{f"{field}__{lookup}": values[i]})
+        for j in range(i):
+            part &= Q(**{keys[j][0]: values[j]})
+        condition |= part
+    return condition
+
+
+def keyset_page(queryset, *, keys, size: int, after: str = "", before: str = "") -> dict:
+    """One page of a keyset-paginated queryset with the cursors of its neighbours."""
+    forward = not before
+    cursor = before or after
+    values = _cursor_decode(cursor, keys) if cursor else None
+    order = [("-" if desc == forward else "") + field for field, desc in keys]
+    if values is not None:
+        queryset = queryset.filter(_keyset_filter(keys, values, forward))
+    rows = list(queryset.order_by(*order)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if not forward:
+        rows.reverse()
+    has_next = more if forward else True
+    has_previous = (values is not None) if forward else more
+    return {
+        "rows": rows,
+        "next": _cursor_encode(rows[-1], keys) if rows and has_next else "",
+        "previous": _cursor_encode(rows[0], keys) if rows and has_previous else "",
+    }
+
+
+# ---------------------------------------------------------------- queues and list
+
+
+def _user_group_ids(user) -> list[int]:
+    return list(user.support_groups.values_list("pk", flat=True))
+
+
+def _queue_filter(queue: str, user, group_ids: list[int]) -> Q | None:
+    in_groups = Q(assignment_group_id__in=group_ids or [0])
+    return {
+        "mine": Q(assignee=user, status__in=OPEN_STATUSES),
+        "groups": in_groups & Q(status__in=OPEN_STATUSES),
+        "unassigned": in_groups & Q(assignee=None, status__in=OPEN_STATUSES),
+        "open": Q(status__in=OPEN_STATUSES),
+        "major": Q(is_major=True, status__in=OPEN_STATUSES),
+        "all": None,
+    }[queue]
+
+
+def queue_counts(user, group_ids: list[int] | None = None) -> dict[str, int]:
+    """Open incidents per queue, in one aggregate query, cached for half a minute."""
+    key = _cache_key(f"queues:{user.pk}")
+    counts = cache.get(key)
+    if counts is None:
+        if group_ids is None:
+            group_ids = _user_group_ids(user)
+        in_groups = Q(assignment_group_id__in=group_ids or [0])
+        counts = Incident.objects.filter(status__in=OPEN_STATUSES).aggregate(
+            mine=Count("pk", filter=Q(assignee=user)),
+            groups=Count("pk", filter=in_groups),
+            unassigned=Count("pk", filter=in_groups & Q(assignee=None)),
+            open=Count("pk"),
+            major=Count("pk", filter=Q(is_major=True)),
+        )
+        cache.set(key, counts, QUEUE_COUNTS_SECONDS)
+    return counts
+
+
+def nav_badge(request) -> int | None:
+    """The navigation's count next to "Incidents": open incidents assigned to the user."""
+    user = request.user
+    if not user.has_perm("incidents.view_incident"):
+        return None
+    return queue_counts(user).get("mine") or None
+
+
+def queue_counts_forget(user) -> None:
+    cache.delete(_cache_key(f"queues:{user.pk}"))
+
+
+def _clean_params(request) -> QueryDict:
+    """The filter query without blanks and without the paging cursor."""
+    params = request.GET.copy()
+    for key in list(params):
+        values = [v for v in params.getlist(key) if v != ""]
+        if not values or key in ("after", "before"):
+            del params[key]
+        else:
+            params.setlist(key, values)
+    return params
+
+
+class IncidentListView(IncidentPermissionMixin, TemplateView):
+    """Queues and the filtered, sorted, keyset-paginated incident list with saved filters
+    and bulk actions. An HTMX request gets only the results fragment.
+
+    A constant number of queries whatever the page size: the rows (one join), a capped
+    count, the queue counts (cached) and the saved filters; select options are cached.
+    """
+
+    template_name = "incidents/incident_list.html"
+    partial_template_name = "incidents/partials/incident_results.html"
+
+    def get_template_names(self):
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and not htmx.boosted and htmx.target == "incident-results":
+            return [self.partial_template_name]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        group_ids = _user_group_ids(user)
+        params = _clean_params(self.request)
+        queue = params.get("queue") or ("groups" if group_ids else "open")
+        if queue not in {q[0] for q in QUEUES}:
+            queue = "open"
+        sort = params.get("sort", "priority")
+        if sort not in SORTS:
+            sort = "priority"
+        try:
+            size = int(params.get("per_page", PAGE_SIZES[0]))
+        except ValueError:
+            size = PAGE_SIZES[0]
+        if size not in PAGE_SIZES:
+            size = PAGE_SIZES[0]
+
+        queryset = incident_list(user=user)
+        queue_q = _queue_filter(queue, user, group_ids)
+        if queue_q is not None:
+            queryset = queryset.filter(queue_q)
+        filterset = IncidentFilterSet(_filter_params(params), queryset=queryset)
+        queryset = filterset.qs if filterset.is_valid() else Incident.objects.none()
+        count = queryset.order_by()[: COUNT_CAP + 1].count()
+        page = keyset_page(
+            queryset,
+            keys=SORTS[sort],
+            size=size,
+            after=self.request.GET.get("after", ""),
+            before=self.request.GET.get("before", ""),
+        )
+        counts = queue_counts(user, group_ids)
+        base = params.copy()
+        for key in ("queue",):
+            base.pop(key, None)
+        filter_query = base.urlencode()
+        query = params.urlencode()
+        tabs = [
+            {
+                "key": key,
+                "icon": icon,
+                "label": label,
+                "count": counts.get(key),
+                "url": "?" + urlencode({"queue": key}) + (f"&{filter_query}" * bool(filter_query)),
+                "active": key == queue,
+            }
+            for key, icon, label in QUEUES
+        ]
+        sort_base = params.copy()
+        sort_base.pop("sort", None)
+        sort_urls = {
+            name.replace("-", "desc_"): "?"
+            + f"{sort_base.urlencode()}&" * bool(sort_base)
+            + f"sort={name}"
+            for name in SORTS
+        }
+        context.update(
+            queue=queue,
+            queue_label=next(t["label"] for t in tabs if t["active"]),
+            tabs=tabs,
+            filterset=filterset,
+            form=filterset.form,
+            params=params,
+            rows=page["rows"],
+            next_cursor=page["next"],
+            previous_cursor=page["previous"],
+            list_query=query,
+            total=min(count, COUNT_CAP),
+            count_capped=count > COUNT_CAP,
+            sort=sort,
+            sorts=[(name, SORT_LABELS[name]) for name in SORTS],
+            sort_urls=sort_urls,
+            per_page=size,
+            page_sizes=PAGE_SIZES,
+            choices=reference_choices(),
+            status_choices=IncidentStatus.choices,
+            priority_choices=Priority.choices,
+            channel_choices=Channel.choices,
+            resolution_choices=ResolutionCode.choices,
+            bulk_actions=BULK_ACTIONS,
+            saved_filters=list(SavedFilter.objects.filter(owner=user, list_name=LIST_NAME)),
+            selected=_selected(params),
+        )
+        return context
+
+
+def _filter_params(params: QueryDict) -> QueryDict:
+    """Date inputs send YYYY-MM-DD; the filters want datetimes. "To" includes that day."""
+    params = params.copy()
+    for key, extra_days in (("created_after", 0), ("created_before", 1)):
+        value = params.get(key, "")
+        if len(value) == 10:
+            try:
+                day = date.fromisoformat(value) + timedelta(days=extra_days)
+            except ValueError:
+                continue
+            params[key] = f"{day.isoformat()}T00:00:00"
+    return params
+
+
+def _selected(params: QueryDict) -> dict:
+    """The chosen values of the list's selects, as strings, for `selected` marks."""
+    return {key: params.getlist(key) for key in params}
+
+
+class IncidentBulkView(IncidentPermissionMixin, View):
+    """POST: one action over the selected incidents; each row runs its own service call in
+    its own transaction, so one refusal does not undo the others. Answers with per-row
+    results (an HTMX fragment), and tells the list to refresh."""
+
+    http_method_names = ["post"]
+    incident_permissions = ("incidents.view_incident", "incidents.change_incident")
+
+    def post(self, request):
+        form = BulkForm(request.POST)
+        results = []
+        if form.is_valid():
+            data = form.cleaned_data
+            visible = {i.pk: i for i in incident_list(user=request.user).filter(pk__in=data["ids"])}
+            for pk in data["ids"]:
+                incident = visible.get(pk)
+                if incident is None:
+                    results.append(
+                        {"pk": pk, "number": f"#{pk}", "ok": False, "message": _("Not found.")}
+                    )
+                    continue
+                try:
+                    self.apply(request.user, incident, data)
+                except (DomainError, ValidationError) as error:
+                    results.append(
+                        {
+                            "pk": pk,
+                            "number": incident.number,
+                            "ok": False,
+                            "message": _error_text(error),
+                        }
+                    )
+                else:
+                    results.append(
+                        {"pk": pk, "number": incident.number, "ok": True, "message": _("Done.")}
+                    )
+            queue_counts_forget(request.user)
+        context = {
+            "form": form,
+            "results": results,
+            "succeeded": sum(1 for r in results if r["ok"]),
+            "failed": sum(1 for r in results if not r["ok"]),
+        }
+        if not request.htmx:
+            if form.is_valid():
+                messages.info(
+                    request,
+                    _("%(ok)s succeeded, %(failed)s failed.")
+                    % {"ok": context["succeeded"], "failed": context["failed"]},
+                )
+                for row in results:
+                    if not row["ok"]:
+                        messages.error(request, f"{row['number']}: {row['message']}")
+            else:
+                messages.error(
+                    request,
+                    _("The bulk action was not applied: %(errors)s")
+                    % {"errors": _form_errors_text(form)},
+                )
+            return HttpResponseRedirect(
+                reverse("incidents:incident_list") + "?" + request.POST.get("query", "")
+            )
+        response = TemplateResponse(request, "incidents/partials/bulk_results.html", context)
+        if results:
+            response["HX-Trigger"] = "incidentsChanged"
+        return response
+
+    @staticmethod
+    def apply(user, incident: Incident, data: dict) -> None:
+        action = data["action"]
+        if action == "assign":
+            incident_assign(
+                actor=user, incident=incident, group=data["group"], assignee=data["assignee"]
+            )
+        elif action == "assign_to_me":
+            incident_assign_to_me(actor=user, incident=incident)
+        elif action == "start":
+            incident_start(actor=user, incident=incident)
+        elif action == "resolve":
+            incident_resolve(actor=user, incident=incident, code=data["code"], notes=data["notes"])
+        elif action == "close":
+            incident_close(actor=user, incident=incident)
+
+
+def _form_errors_text(form) -> str:
+    """A form's errors as one sentence, each prefixed by its field's label."""
+    parts = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        prefix = f"{field.label}: " if field is not None and field.label else ""
+        parts += [f"{prefix}{error}" for error in errors]
+    return " ".join(parts)
+
+
+class SavedFilterSaveView(IncidentPermissionMixin, View):
+    """POST: save the list's current query under a name (same name overwrites)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = SavedFilterForm(request.POST)
+        query = request.POST.get("query", "")
+        if form.is_valid():
+            try:
+                saved = saved_filter_save(
+                    owner=request.user,
+                    list_name=LIST_NAME,
+                    name=form.cleaned_data["name"],
+                    query_string=form.cleaned_data["query"],
+                )
+            except DomainError as error:
+                messages.error(request, _error_text(error))
+            else:
+                messages.success(request, _("Filter “%(name)s” saved.") % {"name": saved.name})
+                query = saved.query_string
+        else:
+            messages.error(request, _("Give the filter a name."))
+        url = reverse("incidents:incident_list")
+        return _redirect(request, f"{url}?{query}" if query else url)
+
+
+class SavedFilterDeleteView(IncidentPermissionMixin, View):
+    """POST: delete one of the user's saved filters."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        if saved_filter_delete(owner=request.user, pk=pk):
+            messages.success(request, _("Saved filter deleted."))
+        else:
+            messages.error(request, _("That saved filter does not exist."))
+        return _redirect(request, reverse("incidents:incident_list"))
+
+
+# ---------------------------------------------------------------- create
+
+
+class IncidentCreateView(IncidentPermissionMixin, View):
+    """Log an incident from a call: caller lookup, service/category, live priority."""
+
+    incident_permissions = ("incidents.view_incident", "incidents.add_incident")
+    template_name = "incidents/incident_form.html"
+
+    def render(self, request, form):
+        context = {
+            "form": form,
+            "caller": form.selected_caller(),
+            "matrix": _priority_matrix(),
+            "priority_labels": {str(value): str(label) for value, label in Priority.choices},
+        }
+        template = (
+            "incidents/partials/create_form.html"
+            if getattr(request, "htmx", None) and not request.htmx.boosted
+            else self.template_name
+        )
+        return TemplateResponse(request, template, context)
+
+    def get(self, request):
+        return self.render(request, IncidentCreateForm())
+
+    def post(self, request):
+        form = IncidentCreateForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                incident = incident_create(actor=request.user, **data)
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except DomainError as error:
+                form.add_error(None, _error_text(error))
+            else:
+                queue_counts_forget(request.user)
+                messages.success(request, _("%(number)s logged.") % {"number": incident.number})
+                return _redirect(request, incident.get_absolute_url())
+        return self.render(request, form)
+
+
+class CallerLookupView(IncidentPermissionMixin, View):
+    """Search-as-you-type for the caller: up to 10 active users by name, username or e-mail."""
+
+    def get(self, request):
+        query = request.GET.get("q", "").strip()[:100]
+        results = []
+        if len(query) >= 2:
+            condition = (
+                Q(username__icontains=query)
+                | Q(email__icontains=query)
+                | Q(first_name__icontains=query)
+                | Q(last_name__icontains=query)
+            )
+            parts = query.split()
+            if len(parts) == 2:
+                condition |= Q(first_name__icontains=parts[0], last_name__icontains=parts[1])
+            results = list(
+                User.objects.filter(is_active=True)
+                .filter(condition)
+                .select_related("organisation")
+                .order_by("first_name", "last_name", "username")[:10]
+            )
+        return TemplateResponse(
+            request, "incidents/partials/caller_results.html", {"query": query, "results": results}
+        )
+
+
+class SubcategoryOptionsView(IncidentPermissionMixin, View):
+    """The <option>s of the subcategory select for a category (dependent select)."""
+
+    def get(self, request):
+        category = request.GET.get("category", "")
+        options = (
+            Category.objects.filter(parent_id=category, is_active=True)
+            if category.isdigit()
+            else Category.objects.none()
+        )
+        return TemplateResponse(
+            request, "incidents/partials/subcategory_options.html", {"options": options}
+        )
+
+
+# ---------------------------------------------------------------- detail
+
+
+def _transitions(incident: Incident, user) -> list[dict]:
+    """Transitions the user may take now, with the form of those that need input."""
+    available = {t.name for t in incident.get_available_user_status_transitions(user)}
+    result = []
+    for name, label in TRANSITION_LABELS.items():
+        if name == "assign" or name not in available:
+            continue
+        form_class = TRANSITION_FORMS.get(name)
+        result.append(
+            {
+                "name": name,
+                "label": label,
+                "form": form_class(prefix=name) if form_class else None,
+            }
+        )
+    return result
+
+
+def detail_context(request, incident: Incident, **extra) -> dict:
+    """Everything the incident page shows; forms in `extra` replace the blank ones."""
+    user = request.user
+    cis = list(incident.configuration_items.all())
+    ci_ids = [ci.pk for ci in cis] + ([incident.service_id] if incident.service_id else [])
+    affected = ci_affected_services(ci_ids=ci_ids) if ci_ids else None
+    is_watching = any(w.pk == user.pk for w in incident.watchers.all())
+    context = {
+        "incident": incident,
+        "transitions": _transitions(incident, user),
+        "timeline": ticket_timeline(ticket=incident, user=user),
+        "cis": cis,
+        "affected": affected,
+        "children": list(incident.children.all()),
+        "is_watching": is_watching,
+        "comment_form": CommentForm(),
+        "assign_form": AssignForm(
+            initial={
+                "group": incident.assignment_group_id,
+                "assignee": incident.assignee_id,
+                "version": incident.version,
+            }
+        ),
+        "assign_chosen": {
+            "group": [str(incident.assignment_group_id or "")],
+            "assignee": [str(incident.assignee_id or "")],
+        },
+        "ci_form": CIAddForm(initial={"version": incident.version}),
+        "major_updates": list(incident.major_updates.select_related("author")),
+        "major_declare_form": MajorDeclareForm(),
+        "major_update_form": MajorUpdateForm(),
+        "choices": reference_choices(),
+        "can_edit": incident.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+        and user.has_perm("incidents.change_incident"),
+        "pending_reasons": dict(PendingReason.choices),
+    }
+    context.update(extra)
+    return context
+
+
+class IncidentDetailView(IncidentPermissionMixin, View):
+    """The incident page: header with state and transitions, fields, assignment, timeline
+    with the reply box, CIs with the affected services and customers, watchers,
+    parent/children, related records and the major-incident panel."""
+
+    def get(self, request, pk: int):
+        incident = _get_incident(request.user, pk)
+        return TemplateResponse(
+            request, "incidents/incident_detail.html", detail_context(request, incident)
+        )
+
+
+class IncidentUpdateView(IncidentPermissionMixin, View):
+    """Edit the descriptive fields; the form carries the version it was loaded at, so an
+    edit on a stale copy is refused ("someone else changed it") and overwrites nothing."""
+
+    incident_permissions = ("incidents.view_incident", "incidents.change_incident")
+
+    def render(self, request, incident, form, status=200):
+        template = (
+            "incidents/partials/edit_form.html"
+            if getattr(request, "htmx", None) and not request.htmx.boosted
+            else "incidents/incident_edit.html"
+        )
+        return TemplateResponse(
+            request, template, {"incident": incident, "form": form}, status=status
+        )
+
+    def get(self, request, pk: int):
+        incident = _get_incident(request.user, pk)
+        return self.render(request, incident, IncidentEditForm(incident=incident))
+
+    def post(self, request, pk: int):
+        incident = _get_incident(request.user, pk)
+        form = IncidentEditForm(request.POST, incident=incident)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                incident_update(
+                    actor=request.user,
+                    incident=incident,
+                    expected_version=data["version"],
+                    **{name: data[name] for name in IncidentEditForm.FIELDS},
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except DomainError as error:
+                form.add_error(None, _error_text(error))
+                if error.code == "stale_version":
+                    return self.render(request, incident, form, status=200)
+            else:
+                messages.success(request, _("Your changes were saved."))
+                return _redirect(request, incident.get_absolute_url())
+        return self.render(request, incident, form)
+
+
+class IncidentActionView(IncidentPermissionMixin, View):
+    """Base of the incident page's POST actions: refusals become messages, never 500s."""
+
+    http_method_names = ["post"]
+    incident_permissions = ("incidents.view_incident", "incidents.change_incident")
+    anchor = ""
+
+    def post(self, request, pk: int):
+        incident = _get_incident(request.user, pk)
+        try:
+            result = self.act(request, incident)
+        except (DomainError, ValidationError) as error:
+            messages.error(request, _error_text(error))
+        else:
+            if isinstance(result, str):
+                messages.success(request, result)
+            elif result is not None:
+                return result
+        queue_counts_forget(request.user)
+        return _redirect(request, incident.get_absolute_url() + self.anchor)
+
+    def act(self, request, incident):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class IncidentTransitionView(IncidentActionView):
+    """POST `transition` (and its form's fields, prefixed by its name): run one transition."""
+
+    def act(self, request, incident):
+        name = request.POST.get("transition", "")
+        if name not in TRANSITION_LABELS or name == "assign":
+            raise DomainError(_("Unknown transition."), code="unknown_transition")
+        form_class = TRANSITION_FORMS.get(name)
+        data = {}
+        if form_class:
+            form = form_class(request.POST, prefix=name)
+            if not form.is_valid():
+                raise DomainError(
+                    _("%(transition)s: %(errors)s")
+                    % {"transition": TRANSITION_LABELS[name], "errors": _form_errors_text(form)},
+                    code="invalid",
+                )
+            data = form.cleaned_data
+        user = request.user
+        handlers = {
+            "start": lambda: incident_start(actor=user, incident=incident),
+            "pend": lambda: incident_pend(actor=user, incident=incident, reason=data["reason"]),
+            "resume": lambda: incident_resume(actor=user, incident=incident),
+            "resolve": lambda: incident_resolve(
+                actor=user, incident=incident, code=data["code"], notes=data["notes"]
+            ),
+            "close": lambda: incident_close(actor=user, incident=incident),
+            "reopen": lambda: incident_reopen(actor=user, incident=incident, reason=data["reason"]),
+            "cancel": lambda: incident_cancel(actor=user, incident=incident, reason=data["reason"]),
+        }
+        updated = handlers[name]()
+        return _("%(number)s is now %(state)s.") % {
+            "number": updated.number,
+            "state": updated.get_status_display(),
+        }
+
+
+class IncidentAssignView(IncidentActionView):
+    """POST: assign to a group and/or person, or `to_me` for "assign to me"."""
+
+    anchor = "#assignment"
+
+    def act(self, request, incident):
+        if request.POST.get("to_me"):
+            incident_assign_to_me(actor=request.user, incident=incident)
+            return _("Assigned to you.")
+        form = AssignForm(request.POST)
+        if not form.is_valid():
+            raise DomainError(_form_errors_text(form), code="invalid")
+        incident_assign(
+            actor=request.user,
+            incident=incident,
+            group=form.cleaned_data["group"],
+            assignee=form.cleaned_data["assignee"],
+            expected_version=form.cleaned_data.get("version"),
+        )
+        return _("Assignment saved.")
+
+
+class IncidentCommentView(IncidentPermissionMixin, View):
+    """POST: a public reply or a work note, with an optional file; errors re-render the
+    page with the form and its messages."""
+
+    http_method_names = ["post"]
+    incident_permissions = ("incidents.view_incident", "core.add_comment")
+
+    def post(self, request, pk: int):
+        incident = _get_incident(request.user, pk)
+        form = CommentForm(request.POST, request.FILES)
+        if form.is_valid():
+            body = form.cleaned_data["body"].strip()
+            visibility = form.cleaned_data["visibility"]
+            uploaded = form.cleaned_data.get("file")
+            try:
+                comment = None
+                if body:
+                    comment = incident_comment(
+                        actor=request.user, incident=incident, body=body, visibility=visibility
+                    )
+                if uploaded:
+                    attachment_add(
+                        ticket=incident, actor=request.user, uploaded_file=uploaded, comment=comment
+                    )
+            except DomainError as error:
+                form.add_error("file" if error.fields.get("file") else None, _error_text(error))
+            else:
+                messages.success(
+                    request,
+                    _("Work note added.")
+                    if visibility == CommentVisibility.WORK_NOTE
+                    else _("Reply sent."),
+                )
+                return _redirect(request, incident.get_absolute_url() + "#timeline")
+        incident = _get_incident(request.user, pk)
+        return TemplateResponse(
+            request,
+            "incidents/incident_detail.html",
+            detail_context(request, incident, comment_form=form),
+        )
+
+
+class IncidentWatchView(IncidentActionView):
+    """POST: add or remove a watcher (`user`, default the actor; `watch` 1 or 0)."""
+
+    anchor = "#watchers"
+    incident_permissions = ("incidents.view_incident",)
+
+    def act(self, request, incident):
+        user_id = request.POST.get("user") or str(request.user.pk)
+        if not user_id.isdigit():
+            raise DomainError(_("Choose a person."), code="invalid")
+        user = get_object_or_404(User, pk=user_id, is_active=True)
+        watch = request.POST.get("watch", "1") == "1"
+        incident_watch(actor=request.user, incident=incident, user=user, watch=watch)
+        return _("Watchers updated.")
+
+
+class IncidentCIView(IncidentActionView):
+    """POST: add (`ci`) or remove (`remove`) an affected configuration item."""
+
+    anchor = "#cis"
+
+    def act(self, request, incident):
+        current = list(incident.configuration_items.all())
+        remove = request.POST.get("remove", "")
+        if remove.isdigit():
+            cis = [ci for ci in current if ci.pk != int(remove)]
+        else:
+            form = CIAddForm(request.POST)
+            if not form.is_valid():
+                raise DomainError(_form_errors_text(form), code="invalid")
+            cis = [*current, form.cleaned_data["ci"]]
+        incident_update(
+            actor=request.user,
+            incident=incident,
+            expected_version=None,
+            configuration_items=list({ci.pk: ci for ci in cis}.values()),
+        )
+        return _("Affected CIs updated.")
+
+
+class IncidentDeclareMajorView(IncidentActionView):
+    """POST: declare a major incident (managers), naming its manager."""
+
+    anchor = "#major"
+    incident_permissions = ("incidents.view_incident", "incidents.declare_major_incident")
+
+    def act(self, request, incident):
+        form = MajorDeclareForm(request.POST)
+        if not form.is_valid():
+            raise DomainError(_form_errors_text(form), code="invalid")
+        incident_declare_major(
+            actor=request.user, incident=incident, manager=form.cleaned_data["manager"]
+        )
+        return _("Declared a major incident.")
+
+
+class IncidentMajorUpdateView(IncidentActionView):
+    """POST: an entry of the major incident's communications log."""
+
+    anchor = "#major"
+    incident_permissions = ("incidents.view_incident", "incidents.add_majorincidentupdate")
+
+    def act(self, request, incident):
+        form = MajorUpdateForm(request.POST)
+        if not form.is_valid():
+            raise DomainError(_form_errors_text(form), code="invalid")
+        incident_major_update(
+            actor=request.user,
+            incident=incident,
+            body=form.cleaned_data["body"],
+            send_to_customers=form.cleaned_data["send_to_customers"],
+        )
+        return _("Update logged.")

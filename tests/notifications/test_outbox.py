@@ -1,0 +1,92 @@
+"""The transactional outbox: enqueue in the caller's transaction, nudge after commit,
+relay to the broker, survive a broker that is down."""
+
+import time
+from datetime import timedelta
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.models import OutboxMessage
+from core.outbox import outbox_enqueue, outbox_kick, outbox_purge, outbox_relay
+from tests.notifications.conftest import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+def enqueue(key: str) -> None:
+    outbox_enqueue(topic="test.topic", payload={"n": key}, dedup_key=key)
+
+
+def test_a_transaction_nudges_the_relay_once_whatever_it_enqueues(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        enqueue("a")
+        enqueue("b")
+        enqueue("a")
+
+    assert callbacks == [outbox_kick]
+    assert sorted(OutboxMessage.objects.values_list("dedup_key", flat=True)) == ["a", "b"]
+
+
+def test_nudge_with_the_broker_down_returns_at_once(use_broker):
+    use_broker(f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+
+    outbox_kick()
+
+    assert time.monotonic() - started < 1
+
+
+def test_relay_with_the_broker_down_keeps_messages_and_records_the_error(use_broker):
+    with transaction.atomic():
+        enqueue("a")
+        enqueue("b")
+    use_broker(f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+
+    published = outbox_relay()
+
+    assert published == 0
+    assert time.monotonic() - started < 1
+    first, second = OutboxMessage.objects.order_by("created_at", "pk")
+    assert first.dispatched_at is None and first.attempts == 1
+    assert "Connection refused" in first.last_error
+    assert second.dispatched_at is None and second.attempts == 0
+
+
+def test_relay_publishes_every_pending_message_once(use_broker, throwaway_redis):
+    use_broker(throwaway_redis.url)
+    with transaction.atomic():
+        for n in range(5):
+            enqueue(str(n))
+    OutboxMessage.objects.filter(dedup_key="0").update(attempts=2, last_error="down")
+
+    first = outbox_relay(batch_size=2)
+    second = outbox_relay(batch_size=2)
+
+    assert (first, second) == (5, 0)
+    assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
+    assert OutboxMessage.objects.get(dedup_key="0").last_error == ""
+    queued = redis.Redis.from_url(throwaway_redis.url).llen("celery")
+    assert queued == 5
+    assert throwaway_redis.url == settings.CELERY_BROKER_URL
+
+
+def test_purge_deletes_only_old_dispatched_messages():
+    with transaction.atomic():
+        for key in ("old", "recent", "pending"):
+            enqueue(key)
+    now = timezone.now()
+    OutboxMessage.objects.filter(dedup_key="old").update(dispatched_at=now - timedelta(days=8))
+    OutboxMessage.objects.filter(dedup_key="recent").update(dispatched_at=now - timedelta(days=1))
+
+    deleted = outbox_purge()
+
+    assert deleted == 1
+    remaining = sorted(OutboxMessage.objects.values_list("dedup_key", flat=True))
+    assert remaining == ["pending", "recent"]
