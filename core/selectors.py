@@ -1,9 +1,10 @@
 """Read side of the shared ticket machinery: visibility and the merged timeline."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -69,6 +70,17 @@ class TimelineEntry:
     at: datetime
     actor: User | None
     item: Comment | Attachment | TicketEvent
+    # Readable values of a status change ({"from", "to"}): the event stores state codes.
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def _state_labels(ticket: TicketBase) -> dict[str, str]:
+    """State code -> translated label, from the concrete ticket's own status choices."""
+    try:
+        choices = type(ticket)._meta.get_field("status").choices or []
+    except FieldDoesNotExist:
+        return {}
+    return {code: str(label) for code, label in choices}
 
 
 def ticket_timeline(*, ticket: TicketBase, user: User) -> list[TimelineEntry]:
@@ -85,8 +97,20 @@ def ticket_timeline(*, ticket: TicketBase, user: User) -> list[TimelineEntry]:
         TimelineEntry("attachment", a.uploaded_at, a.uploaded_by, a)
         for a in attachment_list(ticket=ticket, user=user)
     ]
+    states = _state_labels(ticket)
     entries += [
-        TimelineEntry("event", e.occurred_at, e.actor, e)
+        TimelineEntry(
+            "event",
+            e.occurred_at,
+            e.actor,
+            e,
+            labels={
+                "from": states.get(e.data.get("from"), e.data.get("from")),
+                "to": states.get(e.data.get("to"), e.data.get("to")),
+            }
+            if e.event_type == EventType.STATUS_CHANGED
+            else {},
+        )
         for e in event_list(ticket=ticket, user=user).exclude(
             event_type__in=[EventType.COMMENT_ADDED, EventType.ATTACHMENT_ADDED]
         )

@@ -1,6 +1,6 @@
 """Read side of incident management: lists and pages the user may see, without N+1."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from core.models import Comment
@@ -31,3 +31,14 @@ def incident_get(*, user: User, pk: int) -> Incident:
 
 def incident_last_public_reply(*, incident: Incident) -> Comment | None:
     return incident.comments.filter(visibility="public").order_by("-created_at").first()
+
+
+def incident_list_for_ci(*, user: User, ci_id: int, limit: int = 20) -> list[Incident]:
+    """Open incidents the user may see that name this CI, as a CI or as their service."""
+    return list(
+        incident_list(user=user)
+        .open()
+        .filter(Q(configuration_items=ci_id) | Q(service_id=ci_id))
+        .distinct()
+        .order_by("priority", "-created_at")[:limit]
+    )

@@ -16,6 +16,7 @@ urlpatterns = [
         views.SavedFilterDeleteView.as_view(),
         name="saved_filter_delete",
     ),
+    path("for-ci/<int:ci_pk>/", views.CIIncidentsView.as_view(), name="ci_incidents"),
     path("<int:pk>/", views.IncidentDetailView.as_view(), name="incident_detail"),
     path("<int:pk>/edit/", views.IncidentUpdateView.as_view(), name="incident_update"),
     path(

@@ -53,7 +53,7 @@ from .forms import (
     service_queryset,
 )
 from .models import Category, Incident, PriorityMatrix
-from .selectors import incident_get, incident_list
+from .selectors import incident_get, incident_list, incident_list_for_ci
 from .services import (
     TRANSITION_LABELS,
     incident_assign,
@@ -966,3 +966,17 @@ class IncidentMajorUpdateView(IncidentActionView):
             send_to_customers=form.cleaned_data["send_to_customers"],
         )
         return _("Update logged.")
+
+
+class CIIncidentsView(IncidentPermissionMixin, TemplateView):
+    """Fragment for a CI page: the open incidents that name the CI (loaded by HTMX, so the
+    CMDB app needs no import of incidents)."""
+
+    template_name = "incidents/partials/ci_incidents.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["incidents"] = incident_list_for_ci(
+            user=self.request.user, ci_id=self.kwargs["ci_pk"]
+        )
+        return context

@@ -112,6 +112,8 @@ def customer_timeline(*, incident: Incident, user: User) -> list[TimelineEntry]:
             if old == new:
                 continue
             item = _Shown(item, data={"from": old, "to": new})
+            shown.append(replace(entry, actor=actor, item=item, labels={"from": old, "to": new}))
+            continue
         shown.append(replace(entry, actor=actor, item=item))
     return shown
 

@@ -471,6 +471,7 @@ ACCESS: dict[str, Rule] = {
         f"incidents:{name}": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.workspace_incident().pk})
         for name in ("incident_detail", "incident_update")
     },
+    "incidents:ci_incidents": Rule(WORKSPACE, kwargs=lambda s: {"ci_pk": s.service().pk}),
     **{
         f"incidents:{name}": Rule(WORKSPACE_POST, method="post", kwargs=kwargs)
         for name, kwargs in (

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from config_items.imports import import_job_run
 from config_items.models import ConfigurationItem, ImportJob
+from incidents.services import incident_create
 from tests.config_items.conftest import cmdb_defaults_create
 from tests.config_items.factories import ConfigurationItemFactory, ci_class
 
@@ -36,7 +37,7 @@ def _relate(page, kind: str, search: str, name: str) -> None:
 
 
 def test_agent_builds_a_service_chain_and_sees_its_impact(
-    page, agent, manager, org_a, sign_in, screenshot, tmp_path
+    page, agent, manager, org_a, customer_a, sign_in, screenshot, tmp_path
 ):
     cmdb_defaults_create()
     shop = ConfigurationItemFactory(name="Online shop", ci_class=ci_class("business_service"))
@@ -105,6 +106,20 @@ def test_agent_builds_a_service_chain_and_sees_its_impact(
     page.locator("label[for=direction-upstream]").click()
     expect(page.locator("#impact-panel")).to_contain_text("CIs this depends on")
     assert _graph_labels(page, 3) == ["Online shop", "shop-app", "web-01"]
+
+    # An incident about the server: linking the CI shows the affected business service
+    # and customer on the incident, and the CI page lists the open incident.
+    incident = incident_create(
+        actor=agent, caller=customer_a, title="Shop returns errors", channel="phone"
+    )
+    page.goto(incident.get_absolute_url())
+    page.locator("#ci-add-search").fill("web-0")
+    page.locator("#ci-add-results").get_by_role("option", name=re.compile("web-01")).click()
+    page.locator("form[action$='/cis/']").get_by_role("button", name="Add").click()
+    expect(page.locator("#affected")).to_contain_text("Online shop")
+    expect(page.locator("#affected")).to_contain_text("Acme Trading")
+    page.goto(server.get_absolute_url())
+    expect(page.locator("#ci-incidents")).to_contain_text(incident.number)
 
     # A manager imports servers: dry run, report with a row error.
     page.context.clear_cookies()
