@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
-from tests.browser.test_incidents_agent import desk  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +33,7 @@ def test_phone_incident_resolved_rejected_resolved_confirmed_and_rated(
     agent,
     customer_a,
     desk,
-    sign_in,  # noqa: F811
+    sign_in,
 ):
     # The agent logs the call and takes it.
     sign_in(page, "agent")

@@ -9,44 +9,8 @@ from playwright.sync_api import expect
 from core.models import SavedFilter
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
-from incidents.services import incident_create
-from incidents.views import reference_choices_forget
-from tests.config_items.conftest import cmdb_defaults_create
-from tests.config_items.factories import ConfigurationItemFactory, ci_class
-from tests.factories import SupportGroupFactory, UserFactory
-from tests.incidents.conftest import incident_defaults_create
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def desk(agent, manager, customer_a, org_a):
-    """Reference data of a small service desk, and a few incidents already in the queue."""
-    incident_defaults_create()
-    cmdb_defaults_create()
-    reference_choices_forget()
-    group = SupportGroupFactory(name="Service desk")
-    group.members.add(agent, manager)
-    mail = ConfigurationItemFactory(name="E-mail", ci_class=ci_class("business_service"))
-    mail.organisations.set([org_a])
-    customer_a.first_name, customer_a.last_name = "Wendy", "Walker"
-    customer_a.phone = "+44 20 7946 0018"
-    customer_a.save()
-    colleague = UserFactory(username="li.wei", first_name="Wei", last_name="Li", organisation=org_a)
-    for title, impact in (("VPN drops every hour", 2), ("Printer on floor 3 jams", 3)):
-        incident_create(
-            actor=agent, caller=colleague, title=title, impact=impact, assignment_group=group
-        )
-    incident_create(
-        actor=agent,
-        caller=colleague,
-        title="Payroll export fails",
-        impact=1,
-        urgency=1,
-        assignment_group=group,
-        assignee=agent,
-    )
-    return group
 
 
 def test_agent_logs_a_phone_call_takes_it_and_resolves_it(page, agent, desk, sign_in, screenshot):
