@@ -16,6 +16,7 @@ from core.permissions import LoginRequiredMixin, home_url_for, is_portal_user
 
 from .choices import Role
 from .forms import LanguageForm, LoginForm, ProfileForm
+from .services import user_update_preferences
 
 
 class LayoutMixin:
@@ -125,7 +126,12 @@ class ProfileView(LoginRequiredMixin, LayoutMixin, UpdateView):
         return context
 
     def form_valid(self, form):
-        user = form.save()
+        user = user_update_preferences(
+            user=self.request.user,
+            actor=self.request.user,
+            language=form.cleaned_data["language"],
+            time_zone=form.cleaned_data["time_zone"],
+        )
         # The confirmation already speaks the newly chosen language.
         with translation.override(user.language):
             messages.success(self.request, gettext("Your preferences have been saved."))
@@ -157,7 +163,6 @@ class SetLanguageView(View):
         if not form.is_valid():
             return response
         language = form.cleaned_data["language"]
-        if request.user.is_authenticated and request.user.language != language:
-            request.user.language = language
-            request.user.save(update_fields=["language"])
+        if request.user.is_authenticated:
+            user_update_preferences(user=request.user, actor=request.user, language=language)
         return _remember_language(response, language)

@@ -22,15 +22,11 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
+from tests.processes import free_port
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 150
 STOP_TIMEOUT = 45
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _port_answers(port: int) -> bool:
@@ -106,7 +102,7 @@ def _kill_leftovers(proc: subprocess.Popen, known: list[psutil.Process]) -> None
 
 @pytest.mark.stack
 def test_run_serves_health_then_ctrl_c_stops_every_process(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = _stack_env(
         DATABASE_URL=_fresh_database("stack"),
         REDIS_URL=_private_redis_url(),

