@@ -153,6 +153,7 @@ class ImpactResult:
     direction: str
     depth: int
     distances: dict[int, int] = field(default_factory=dict)
+    type_codes: list[str] | None = None
 
     @property
     def ci_ids(self) -> list[int]:
@@ -220,7 +221,9 @@ def ci_impact(
         back, fwd = to_source, to_target
     else:
         back, fwd = to_target, to_source
-    result = ImpactResult(start_ids=list(ci_ids), direction=direction, depth=depth)
+    result = ImpactResult(
+        start_ids=list(ci_ids), direction=direction, depth=depth, type_codes=type_codes
+    )
     if not ci_ids or not (back or fwd):
         return result
     sql = _IMPACT_SQL.format(rel=Relationship._meta.db_table)
@@ -241,12 +244,24 @@ class AffectedSummary:
 
 
 def ci_affected_services(
-    *, ci_ids: list[int], depth: int = DEFAULT_IMPACT_DEPTH
+    *, ci_ids: list[int], depth: int = DEFAULT_IMPACT_DEPTH, impact: ImpactResult | None = None
 ) -> AffectedSummary:
     """Business services and organisations affected when these CIs fail (for incidents and
     changes): the services reached downstream, plus the start CIs themselves if they are
-    services, and the organisations those services serve."""
-    impact = ci_impact(ci_ids=ci_ids, direction=ImpactDirection.DOWNSTREAM, depth=depth)
+    services, and the organisations those services serve.
+
+    A caller that already walked downstream from the same CIs to the same depth, over every
+    relationship type, passes that `impact` and the walk is not repeated.
+    """
+    reusable = (
+        impact is not None
+        and impact.direction == ImpactDirection.DOWNSTREAM
+        and impact.depth == max(1, min(int(depth), MAX_IMPACT_DEPTH))
+        and not impact.type_codes
+        and set(impact.start_ids) == set(ci_ids)
+    )
+    if not reusable:
+        impact = ci_impact(ci_ids=ci_ids, direction=ImpactDirection.DOWNSTREAM, depth=depth)
     candidates = set(impact.ci_ids) | set(ci_ids)
     services = list(
         ConfigurationItem.objects.filter(pk__in=candidates, ci_class__service_kind="business")

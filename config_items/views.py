@@ -205,7 +205,7 @@ def _impact_context(ci: ConfigurationItem, direction: str, depth: int) -> dict:
         ({"ci": c, "distance": impact.distances[c.pk]} for c in cis),
         key=lambda item: (item["distance"], item["ci"].name.lower()),
     )
-    summary = ci_affected_services(ci_ids=[ci.pk])
+    summary = ci_affected_services(ci_ids=[ci.pk], impact=impact)
     graph = impact_graph(impact=impact)
     return {
         "impact_direction": direction,

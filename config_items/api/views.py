@@ -170,6 +170,16 @@ class ConfigurationItemViewSet(
         )
         return Response(s.ConfigurationItemSerializer(ci, context={"request": request}).data)
 
+    def _impact(self, request, ci: ConfigurationItem):
+        """The traversal the query string asks for (direction, depth, types)."""
+        query = s.ImpactQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        types = [t for t in params.get("types", "").split(",") if t] or None
+        return ci_impact(
+            ci_ids=[ci.pk], direction=params["direction"], depth=params["depth"], type_codes=types
+        )
+
     def _transition(self, request, name):
         ci = ci_transition(actor=request.user, ci=self.get_object(), transition=name)
         return Response(s.ConfigurationItemSerializer(ci, context={"request": request}).data)
@@ -199,14 +209,8 @@ class ConfigurationItemViewSet(
     def impact(self, request, pk=None):
         """Downstream (what breaks if this fails) or upstream (what this depends on)."""
         ci = self.get_object()
-        query = s.ImpactQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        types = [t for t in params.get("types", "").split(",") if t] or None
-        impact = ci_impact(
-            ci_ids=[ci.pk], direction=params["direction"], depth=params["depth"], type_codes=types
-        )
-        summary = ci_affected_services(ci_ids=[ci.pk], depth=params["depth"])
+        impact = self._impact(request, ci)
+        summary = ci_affected_services(ci_ids=[ci.pk], depth=impact.depth, impact=impact)
         cis = ConfigurationItem.objects.in_bulk(impact.ci_ids)
         items = sorted(
             ({"ci": cis[pk], "distance": d} for pk, d in impact.distances.items() if pk in cis),
@@ -226,15 +230,7 @@ class ConfigurationItemViewSet(
     @action(detail=True, methods=["get"])
     def graph(self, request, pk=None):
         """Nodes and edges around a CI for the impact graph (cytoscape elements)."""
-        ci = self.get_object()
-        query = s.ImpactQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        types = [t for t in params.get("types", "").split(",") if t] or None
-        impact = ci_impact(
-            ci_ids=[ci.pk], direction=params["direction"], depth=params["depth"], type_codes=types
-        )
-        return Response(impact_graph(impact=impact))
+        return Response(impact_graph(impact=self._impact(request, self.get_object())))
 
     @extend_schema(responses=s.HistoryEntrySerializer(many=True))
     @action(detail=True, methods=["get"])
