@@ -47,6 +47,8 @@ class TicketBase(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # When the nearest live SLA clock breaches; kept by sla.services for "sort by SLA due".
+    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True, editable=False)
     # Optimistic concurrency: every service write bumps it; a stale edit is refused.
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 

@@ -237,6 +237,11 @@ class Incident(FSMModelMixin, TicketBase):
                 condition=Q(status__in=OPEN_STATUSES),
                 name="incident_open_priority_idx",
             ),
+            models.Index(
+                fields=["sla_due_at"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="incident_open_sla_due_idx",
+            ),
             models.Index(fields=["organisation", "created_at"], name="incident_org_idx"),
             models.Index(fields=["caller", "created_at"], name="incident_caller_idx"),
             models.Index(fields=["status", "resolved_at"], name="incident_status_resolved_idx"),

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("config_items.api.urls")),
     path("", include("incidents.api.urls")),
+    path("sla/", include("sla.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SwaggerUIView.as_view(url_name="api-v1:schema"), name="docs"),
 ]
@@ -23,6 +24,7 @@ urlpatterns = [
     path("dashboard/", include("reports.urls")),
     path("cmdb/", include("config_items.urls")),
     path("incidents/", include("incidents.urls")),
+    path("sla/", include("sla.urls")),
     path("notifications/", include("notifications.urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
     path("", include("core.urls")),
