@@ -94,6 +94,47 @@ _INCIDENT_ADMIN = [
     "incidents.change_prioritymatrix",
 ]
 
+# Service level management (sla): agents read definitions and clocks; managers and
+# administrators maintain agreements, targets, calendars and outages. Clocks, their events
+# and rollups are written by the engine only, so no role may add, change or delete them.
+_SLA_READ = [
+    "sla.view_agreement",
+    "sla.view_target",
+    "sla.view_escalationaction",
+    "sla.view_businesscalendar",
+    "sla.view_workinginterval",
+    "sla.view_calendarday",
+    "sla.view_serviceoutage",
+    "sla.view_clock",
+    "sla.view_clockevent",
+    "sla.view_attainmentrollup",
+]
+
+_SLA_MANAGE = [
+    *_SLA_READ,
+    "sla.add_agreement",
+    "sla.change_agreement",
+    "sla.delete_agreement",
+    "sla.add_target",
+    "sla.change_target",
+    "sla.delete_target",
+    "sla.add_escalationaction",
+    "sla.change_escalationaction",
+    "sla.delete_escalationaction",
+    "sla.add_businesscalendar",
+    "sla.change_businesscalendar",
+    "sla.delete_businesscalendar",
+    "sla.add_workinginterval",
+    "sla.change_workinginterval",
+    "sla.delete_workinginterval",
+    "sla.add_calendarday",
+    "sla.change_calendarday",
+    "sla.delete_calendarday",
+    "sla.add_serviceoutage",
+    "sla.change_serviceoutage",
+    "sla.delete_serviceoutage",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER: [
         "accounts.access_portal",
@@ -107,12 +148,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "incidents.view_incident",
         "incidents.add_incident",
     ],
-    Role.AGENT: [*_READ_REFERENCE, *_TICKET_WORK, *_CMDB_WORK, *_INCIDENT_WORK],
+    Role.AGENT: [*_READ_REFERENCE, *_TICKET_WORK, *_CMDB_WORK, *_INCIDENT_WORK, *_SLA_READ],
     Role.MANAGER: [
         *_READ_REFERENCE,
         *_TICKET_WORK,
         *_CMDB_MANAGE,
         *_INCIDENT_MANAGE,
+        *_SLA_MANAGE,
         "accounts.view_dashboard",
         "accounts.change_supportgroup",
         "accounts.add_supportgroupmembership",
@@ -124,6 +166,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_TICKET_WORK,
         *_CMDB_ADMIN,
         *_INCIDENT_ADMIN,
+        *_SLA_MANAGE,
         "accounts.view_dashboard",
         "accounts.manage_api_tokens",
         "accounts.view_apitoken",

@@ -26,3 +26,7 @@ class EventType(models.TextChoices):
     FIELD_CHANGED = "field_changed", _("Field changed")
     COMMENT_ADDED = "comment_added", _("Comment added")
     ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
+    SLA_WARNING = "sla_warning", _("SLA warning")
+    SLA_BREACHED = "sla_breached", _("SLA breached")
+    OUTAGE_RECORDED = "outage_recorded", _("Service outage recorded")
+    OUTAGE_ENDED = "outage_ended", _("Service outage ended")

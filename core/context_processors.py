@@ -106,6 +106,14 @@ NAVIGATION: tuple[NavEntry, ...] = (
         section=_("Performance"),
         permission=DASHBOARD_PERMISSION,
     ),
+    NavEntry(
+        "sla_dashboard",
+        _("SLA dashboard"),
+        "speedometer",
+        ("sla:dashboard",),
+        section=_("Performance"),
+        permission="sla.view_agreement",
+    ),
 )
 
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choices import CommentVisibility, EventType, Priority
@@ -64,6 +65,25 @@ class TicketBase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    @property
+    def is_sla_overdue(self) -> bool:
+        """The nearest running SLA clock has passed its breach moment."""
+        return self.sla_due_at is not None and self.sla_due_at <= timezone.now()
+
+    def sla_facts(self) -> dict:
+        """What SLA targets match on (sla.services.target_match); ticket types add theirs
+        (service, organisation, categories) and where the record stands."""
+        return {
+            "priority": self.priority,
+            "support_group_id": self.assignment_group_id,
+            "service_id": None,
+            "organisation_id": None,
+            "category_ids": [],
+            "is_responded": False,
+            "is_resolved": False,
+            "pause_reason": "",
+        }
 
 
 class NumberCounter(models.Model):

@@ -1,7 +1,28 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, F, Func, Q
 
 from .choices import OPEN_STATUSES
+
+assert all(status.isidentifier() for status in OPEN_STATUSES)  # written into SQL below
+
+
+class IsOpen(Func):
+    """`status IN ('new', 'assigned', ...)` with the states written into the SQL.
+
+    Bound as parameters (`status__in=OPEN_STATUSES`), the states are unknown to the generic
+    plan of a prepared statement, which then cannot use the partial indexes on open
+    incidents; PostgreSQL kept re-planning the queue queries (15-60 ms of planning against
+    a few ms of execution at 1M incidents). With constants the generic plan uses them and
+    the statement is planned once per connection.
+    """
+
+    template = "%(expressions)s IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+    output_field = BooleanField()
+
+
+def open_q() -> Q:
+    """Open incidents (see IsOpen)."""
+    return Q(IsOpen(F("status")))
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -24,4 +45,4 @@ class IncidentQuerySet(models.QuerySet):
         return self.none()
 
     def open(self) -> "IncidentQuerySet":
-        return self.filter(status__in=OPEN_STATUSES)
+        return self.filter(open_q())

@@ -23,6 +23,7 @@ from core.exceptions import DomainError
 from core.models import Comment
 from core.outbox import outbox_enqueue
 from core.services import comment_add, event_record, ticket_number_next
+from sla import services as sla
 
 from .choices import OPEN_STATUSES, Channel, IncidentStatus, PendingReason, ResolutionCode
 from .models import (
@@ -45,6 +46,9 @@ EDITABLE_FIELDS = (
     "impact",
     "urgency",
 )
+
+# Fields SLA targets match on: a change re-applies the matching rule.
+SLA_FACT_FIELDS = {"priority", "service", "category", "subcategory"}
 
 TRANSITION_LABELS = {
     "assign": _("Assign"),
@@ -257,6 +261,7 @@ def incident_create(
         incident.assigned_at = timezone.now()
         incident.save(update_fields=["status", "assigned_at"])
         _assigned_event_and_notify(incident, actor, key="created")
+    sla.sla_record_start(record=incident, actor=actor, at=incident.created_at)
     return incident
 
 
@@ -324,6 +329,8 @@ def incident_update(
                 actor=actor,
                 data={"field": name, "old": old[name], "new": _json(getattr(incident, name))},
             )
+        if set(changed) & SLA_FACT_FIELDS:
+            sla.sla_record_update(record=incident, actor=actor)
     if configuration_items is not None:
         before = set(incident.configuration_items.values_list("pk", flat=True))
         after = {ci.pk for ci in configuration_items}
@@ -364,6 +371,7 @@ def incident_assign(
         )
     if (group, assignee) == (incident.assignment_group, incident.assignee):
         return incident
+    old_group = incident.assignment_group
     incident.assignment_group = group
     incident.assignee = assignee
     fields = ["assignment_group", "assignee"]
@@ -375,6 +383,8 @@ def incident_assign(
             _status_event(incident, actor, old)
     _save(incident, fields)
     _assigned_event_and_notify(incident, actor, key="assign")
+    if group != old_group:
+        sla.sla_record_update(record=incident, actor=actor)
     return incident
 
 
@@ -401,6 +411,8 @@ def incident_start(*, actor: User, incident: Incident) -> Incident:
         fields.append("first_response_at")
     _save(incident, fields)
     _status_event(incident, actor, old)
+    if "first_response_at" in fields:
+        sla.sla_record_respond(record=incident, actor=actor, at=incident.first_response_at)
     return incident
 
 
@@ -414,6 +426,7 @@ def incident_pend(*, actor: User, incident: Incident, reason: str) -> Incident:
     incident.pending_reason = reason
     _save(incident, ["status", "pending_reason"])
     _status_event(incident, actor, old, reason=reason)
+    sla.sla_record_pause(record=incident, reason=reason, actor=actor)
     return incident
 
 
@@ -424,6 +437,7 @@ def incident_resume(*, actor: User | None, incident: Incident) -> Incident:
     old = _run_transition(incident, "resume", actor)
     _save(incident, ["status", "pending_reason"])
     _status_event(incident, actor, old)
+    sla.sla_record_resume(record=incident, actor=actor)
     return incident
 
 
@@ -438,6 +452,7 @@ def _resolve(incident: Incident, actor: User | None, code: str, notes: str) -> N
         fields.append("first_response_at")
     _save(incident, fields)
     _status_event(incident, actor, old, resolution_code=code)
+    sla.sla_record_resolve(record=incident, actor=actor, at=incident.resolved_at)
     _notify(incident, "resolved", actor, key=f"{incident.version}")
 
 
@@ -488,6 +503,7 @@ def incident_reopen(*, actor: User, incident: Incident, reason: str) -> Incident
     old = _run_transition(incident, "reopen", None if actor.is_customer else actor)
     _save(incident, ["status", "reopen_count", "resolved_at", "resolution_code"])
     _status_event(incident, actor, old, reason=reason)
+    sla.sla_record_reopen(record=incident, actor=actor)
     comment_add(ticket=incident, actor=actor, body=reason, visibility=CommentVisibility.PUBLIC)
     _notify(incident, "reopened", actor, key=f"{incident.version}")
     return incident
@@ -505,6 +521,7 @@ def incident_cancel(*, actor: User, incident: Incident, reason: str) -> Incident
     incident.closed_at = timezone.now()
     _save(incident, ["status", "cancel_reason", "closed_at"])
     _status_event(incident, actor, old, reason=reason)
+    sla.sla_record_cancel(record=incident, actor=actor, at=incident.closed_at)
     return incident
 
 
@@ -551,6 +568,7 @@ def incident_comment(
             )
     comment = comment_add(ticket=incident, actor=actor, body=body, visibility=visibility)
     fields = []
+    resumed = False
     if actor.is_customer:
         if (
             incident.status == IncidentStatus.PENDING
@@ -559,6 +577,7 @@ def incident_comment(
             old = _run_transition(incident, "resume", None)
             fields += ["status", "pending_reason"]
             _status_event(incident, actor, old, reason="customer_replied")
+            resumed = True
         _notify(
             incident, "customer_replied", actor, key=f"comment:{comment.pk}", comment_id=comment.pk
         )
@@ -567,6 +586,10 @@ def incident_comment(
         fields.append("first_response_at")
     if fields:
         _save(incident, fields)
+    if resumed:
+        sla.sla_record_resume(record=incident, actor=actor)
+    if "first_response_at" in fields:
+        sla.sla_record_respond(record=incident, actor=actor, at=incident.first_response_at)
     return comment
 
 
@@ -678,3 +701,41 @@ def incident_close_resolved(*, now=None, batch: int = 500) -> int:
         closed += len(due)
         if len(due) < batch:
             return closed
+
+
+@transaction.atomic
+def incident_sla_escalate(
+    *,
+    record: Incident,
+    priority: int | None = None,
+    group: SupportGroup | None = None,
+    reason: str = "",
+) -> Incident:
+    """An SLA escalation action (no human actor): raise the priority to `priority` (never
+    lowers it) and/or hand the incident to `group` (the assignee is cleared). Audited like
+    any change, then the SLA matching rule is re-applied (a higher priority may bring a
+    shorter target)."""
+    incident = _lock(record)
+    if not incident.is_open or incident.status == IncidentStatus.RESOLVED:
+        return incident
+    fields: list[str] = []
+    if priority is not None and priority < incident.priority:
+        event_record(
+            ticket=incident,
+            event_type=EventType.FIELD_CHANGED,
+            actor=None,
+            data={"field": "priority", "old": incident.priority, "new": priority, "reason": reason},
+        )
+        incident.priority = priority
+        fields.append("priority")
+    if group is not None and group.pk != incident.assignment_group_id:
+        incident.assignment_group = group
+        incident.assignee = None
+        fields += ["assignment_group", "assignee"]
+    if not fields:
+        return incident
+    _save(incident, fields)
+    if "assignment_group" in fields:
+        _assigned_event_and_notify(incident, None, key=f"sla:{reason}")
+    sla.sla_record_update(record=incident, actor=None, reason=reason)
+    return incident

@@ -15,11 +15,12 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -29,13 +30,14 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import Organisation, SupportGroup, User
 from config_items.selectors import ci_affected_services
 from core.choices import CommentVisibility, Priority
+from core.db import join_order_as_written
 from core.exceptions import DomainError
 from core.models import SavedFilter
 from core.permissions import WORKSPACE_PERMISSION, PermissionRequiredMixin
 from core.selectors import ticket_timeline
 from core.services import attachment_add, saved_filter_delete, saved_filter_save
 
-from .choices import OPEN_STATUSES, Channel, IncidentStatus, PendingReason, ResolutionCode
+from .choices import Channel, IncidentStatus, PendingReason, ResolutionCode
 from .filters import IncidentFilterSet
 from .forms import (
     BULK_ACTIONS,
@@ -53,6 +55,7 @@ from .forms import (
     service_queryset,
 )
 from .models import Category, Incident, PriorityMatrix
+from .querysets import open_q
 from .selectors import incident_get, incident_list, incident_list_for_ci
 from .services import (
     TRANSITION_LABELS,
@@ -78,6 +81,8 @@ PAGE_SIZES = (25, 50, 100)
 # Counting stops here: the exact size of a 600,000-row backlog helps nobody.
 COUNT_CAP = 1000
 QUEUE_COUNTS_SECONDS = 30
+# The queues with a count in their tab (all but "all").
+QUEUE_COUNTED = ("mine", "groups", "unassigned", "open", "major")
 CHOICES_SECONDS = 60
 
 QUEUES = (
@@ -96,12 +101,16 @@ SORTS = {
     "-created": (("created_at", True), ("pk", True)),
     "created": (("created_at", False), ("pk", False)),
     "-updated": (("updated_at", True), ("pk", True)),
+    "sla_due": (("sla_due_at", False), ("pk", False)),
 }
+# Sort fields that may be empty: PostgreSQL puts NULLs last ascending, first descending.
+NULLABLE_SORT_FIELDS = {"sla_due_at"}
 SORT_LABELS = {
     "priority": gettext_lazy("Priority, then oldest"),
     "-created": gettext_lazy("Newest first"),
     "created": gettext_lazy("Oldest first"),
     "-updated": gettext_lazy("Recently updated"),
+    "sla_due": gettext_lazy("SLA due, nearest first"),
 }
 
 
@@ -199,6 +208,9 @@ def _cursor_decode(cursor: str, keys) -> list | None:
         return None
     decoded = []
     for (field, _desc), value in zip(keys, values, strict=True):
+        if value is None and field in NULLABLE_SORT_FIELDS:
+            decoded.append(None)
+            continue
         if field.endswith("_at"):
             try:
                 value = datetime.fromisoformat(value)
@@ -210,14 +222,31 @@ def _cursor_decode(cursor: str, keys) -> list | None:
     return decoded
 
 
+def _beyond(field: str, desc: bool, value, forward: bool) -> Q:
+    """Rows strictly beyond `value` of one sort field, in the walking direction; for a
+    nullable field NULLs sort after every value ascending (before them descending)."""
+    lookup = "lt" if desc == forward else "gt"
+    if field not in NULLABLE_SORT_FIELDS:
+        return Q(**{f"{field}__{lookup}": value})
+    nulls_beyond = lookup == "gt"  # NULL is the largest value in PostgreSQL's order
+    if value is None:
+        return Q(pk__in=[]) if nulls_beyond else Q(**{f"{field}__isnull": False})
+    part = Q(**{f"{field}__{lookup}": value})
+    return part | Q(**{f"{field}__isnull": True}) if nulls_beyond else part
+
+
 def _keyset_filter(keys, values, forward: bool) -> Q:
     """Rows strictly after (forward) or before the cursor in the sort order."""
     condition = Q()
     for i, (field, desc) in enumerate(keys):
-        lookup = "lt" if desc == forward else "gt"
-        part = Q(**{f"{field}__{lookup}": values[i]})
+        part = _beyond(field, desc, values[i], forward)
         for j in range(i):
-            part &= Q(**{keys[j][0]: values[j]})
+            previous = keys[j][0]
+            part &= (
+                Q(**{f"{previous}__isnull": True})
+                if values[j] is None
+                else Q(**{previous: values[j]})
+            )
         condition |= part
     return condition
 
@@ -254,30 +283,42 @@ def _user_group_ids(user) -> list[int]:
 def _queue_filter(queue: str, user, group_ids: list[int]) -> Q | None:
     in_groups = Q(assignment_group_id__in=group_ids or [0])
     return {
-        "mine": Q(assignee=user, status__in=OPEN_STATUSES),
-        "groups": in_groups & Q(status__in=OPEN_STATUSES),
-        "unassigned": in_groups & Q(assignee=None, status__in=OPEN_STATUSES),
-        "open": Q(status__in=OPEN_STATUSES),
-        "major": Q(is_major=True, status__in=OPEN_STATUSES),
+        "mine": Q(assignee=user) & open_q(),
+        "groups": in_groups & open_q(),
+        "unassigned": in_groups & Q(assignee=None) & open_q(),
+        "open": open_q(),
+        "major": Q(is_major=True) & open_q(),
         "all": None,
     }[queue]
 
 
 def queue_counts(user, group_ids: list[int] | None = None) -> dict[str, int]:
-    """Open incidents per queue, in one aggregate query, cached for half a minute."""
+    """Open incidents per queue, counted up to COUNT_CAP + 1 (shown as "1000+"), cached
+    for half a minute.
+
+    One query of capped subqueries: each reads at most COUNT_CAP + 1 entries of a partial
+    index on open incidents, so a cold count costs the same with 80,000 open incidents as
+    with 1,000 (an aggregate over all open incidents took 300 ms at 1M incidents).
+    """
     key = _cache_key(f"queues:{user.pk}")
     counts = cache.get(key)
     if counts is None:
         if group_ids is None:
             group_ids = _user_group_ids(user)
-        in_groups = Q(assignment_group_id__in=group_ids or [0])
-        counts = Incident.objects.filter(status__in=OPEN_STATUSES).aggregate(
-            mine=Count("pk", filter=Q(assignee=user)),
-            groups=Count("pk", filter=in_groups),
-            unassigned=Count("pk", filter=in_groups & Q(assignee=None)),
-            open=Count("pk"),
-            major=Count("pk", filter=Q(is_major=True)),
-        )
+        parts, params = [], []
+        for name in QUEUE_COUNTED:
+            capped = (
+                Incident.objects.filter(_queue_filter(name, user, group_ids))
+                .order_by()
+                .values("pk")[: COUNT_CAP + 1]
+            )
+            sql, sql_params = capped.query.sql_with_params()
+            # Compiled by Django with placeholders; name is one of QUEUE_COUNTED.
+            parts.append(f"(SELECT count(*) FROM ({sql}) AS {name}_rows)")  # noqa: S608
+            params.extend(sql_params)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), params)
+            counts = dict(zip(QUEUE_COUNTED, cursor.fetchone(), strict=True))
         cache.set(key, counts, QUEUE_COUNTS_SECONDS)
     return counts
 
@@ -287,7 +328,7 @@ def nav_badge(request) -> int | None:
     user = request.user
     if not user.has_perm("incidents.view_incident"):
         return None
-    return queue_counts(user).get("mine") or None
+    return min(queue_counts(user).get("mine", 0), COUNT_CAP) or None
 
 
 def queue_counts_forget(user) -> None:
@@ -348,13 +389,14 @@ class IncidentListView(IncidentPermissionMixin, TemplateView):
         filterset = IncidentFilterSet(_filter_params(params), queryset=queryset)
         queryset = filterset.qs if filterset.is_valid() else Incident.objects.none()
         count = queryset.order_by()[: COUNT_CAP + 1].count()
-        page = keyset_page(
-            queryset,
-            keys=SORTS[sort],
-            size=size,
-            after=self.request.GET.get("after", ""),
-            before=self.request.GET.get("before", ""),
-        )
+        with join_order_as_written():  # seven tables joined by primary key
+            page = keyset_page(
+                queryset,
+                keys=SORTS[sort],
+                size=size,
+                after=self.request.GET.get("after", ""),
+                before=self.request.GET.get("before", ""),
+            )
         counts = queue_counts(user, group_ids)
         base = params.copy()
         for key in ("queue",):
@@ -366,7 +408,8 @@ class IncidentListView(IncidentPermissionMixin, TemplateView):
                 "key": key,
                 "icon": icon,
                 "label": label,
-                "count": counts.get(key),
+                "count": min(counts[key], COUNT_CAP) if key in counts else None,
+                "count_capped": counts.get(key, 0) > COUNT_CAP,
                 "url": "?" + urlencode({"queue": key}) + (f"&{filter_query}" * bool(filter_query)),
                 "active": key == queue,
             }
@@ -381,6 +424,7 @@ class IncidentListView(IncidentPermissionMixin, TemplateView):
             for name in SORTS
         }
         context.update(
+            now=timezone.now(),
             queue=queue,
             queue_label=next(t["label"] for t in tabs if t["active"]),
             tabs=tabs,

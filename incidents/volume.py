@@ -135,11 +135,10 @@ def _copy(table: str, columns: tuple[str, ...], rows) -> int:
         nonlocal buffer, count
         if not count:
             return
-        buffer.seek(0)
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer, size=1 << 20
-            )
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with cursor.cursor.copy(sql) as copy:  # psycopg 3
+                copy.write(buffer.getvalue())
         buffer, count = io.StringIO(), 0
 
     for row in rows:

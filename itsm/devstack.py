@@ -13,7 +13,7 @@ Several devstack processes may share one profile's services (e.g. `make shell` n
 `make run`): each holds a shared lock while it uses them, and the last one to leave stops
 them. Services left behind by a killed devstack are adopted by the next one.
 
-Only the standard library, psutil and psycopg2 are imported here, never Django: this
+Only the standard library, psutil and psycopg (3) are imported here, never Django: this
 module configures the environment that Django processes are started with.
 """
 
@@ -417,9 +417,9 @@ class EmbeddedPostgres:
         return self.runner.run(args, cwd=self.profile.root, new_session=True)
 
     def _connect(self, dbname: str):
-        import psycopg2
+        import psycopg
 
-        return psycopg2.connect(
+        return psycopg.connect(
             host="127.0.0.1", port=self.port, user=PG_SUPERUSER, dbname=dbname, connect_timeout=3
         )
 
@@ -438,7 +438,7 @@ class EmbeddedPostgres:
             )
 
     def _ensure_database(self) -> None:
-        from psycopg2 import sql
+        from psycopg import sql
 
         conn = self._connect("postgres")
         conn.autocommit = True

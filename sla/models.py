@@ -15,7 +15,9 @@ How a clock keeps time (the rules an auditor needs, also in the README):
 """
 
 import zoneinfo
+from datetime import timedelta
 
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -429,6 +431,12 @@ class Clock(TicketAttached):
                 condition=Q(state__in=["running", "paused"]),
             ),
             models.Index(fields=["stopped_at"], name="sla_clock_stopped_idx"),
+            # Breaches of clocks still running, for the dashboard's breach list.
+            models.Index(
+                fields=["breached_at"],
+                condition=Q(state__in=["running", "paused"], breached_at__isnull=False),
+                name="sla_clock_live_breached_idx",
+            ),
         ]
         constraints = [
             # One live clock per record, agreement kind and metric (the matching rule).
@@ -504,7 +512,7 @@ class AttainmentRollup(models.Model):
     priority = models.PositiveSmallIntegerField(null=True)
     met = models.PositiveIntegerField(default=0)
     breached = models.PositiveIntegerField(default=0)
-    elapsed_total = models.DurationField(default=0)
+    elapsed_total = models.DurationField(default=timedelta(0))
 
     class Meta:
         verbose_name = _("attainment rollup")
@@ -530,6 +538,7 @@ class AttainmentRollup(models.Model):
         return f"{self.month:%Y-%m} {self.target_id}: {self.met}/{self.met + self.breached}"
 
 
+@pghistory.track()
 class ServiceOutage(models.Model):
     """A period during which a service was unavailable: unplanned (counts against
     availability) or an agreed maintenance window (excluded from the agreed time)."""

@@ -108,9 +108,11 @@ def start_worker(
     name: str,
     stdout=subprocess.DEVNULL,
     stderr=subprocess.STDOUT,
+    beat_schedule: str | None = None,
     **env_overrides: str,
 ) -> subprocess.Popen:
-    """A real Celery worker (solo pool) on `broker_url`; extra environment as keywords."""
+    """A real Celery worker (solo pool) on `broker_url`; extra environment as keywords.
+    With `beat_schedule` (a file path) it also runs the beat scheduler (-B)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "itsm.settings.test",
@@ -134,6 +136,7 @@ def start_worker(
             "--without-gossip",
             "-n",
             f"{name}-{os.getpid()}@%h",
+            *(["-B", "-s", beat_schedule] if beat_schedule else []),
         ],
         cwd=ROOT,
         env=env,

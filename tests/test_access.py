@@ -37,6 +37,13 @@ from tests.config_items.conftest import cmdb_defaults_create
 from tests.config_items.factories import ConfigurationItemFactory, RelationshipFactory, ci_class
 from tests.core.factories import DemoTicketFactory
 from tests.factories import SupportGroupFactory
+from tests.incidents.factories import IncidentFactory
+from tests.sla.factories import (
+    CalendarDayFactory,
+    ClockFactory,
+    ServiceOutageFactory,
+    TargetFactory,
+)
 
 ROLES = ("anonymous", "customer_a", "customer_b", "agent", "manager", "administrator")
 STAFF = ("agent", "manager", "administrator")
@@ -188,6 +195,27 @@ class Sample:
             title="Assigned to you",
             url="/",
             dedup_key=f"sample:{Notification.objects.count()}",
+        )
+
+    def sla_target(self):
+        """A target of an active SLA, on a 24x7 calendar."""
+        if "sla_target" not in self._cache:
+            self._cache["sla_target"] = TargetFactory(name="P1 resolution")
+        return self._cache["sla_target"]
+
+    def sla_calendar_day(self):
+        return CalendarDayFactory(calendar=self.sla_target().calendar)
+
+    def sla_outage(self):
+        return ServiceOutageFactory(service=self.service(), created_by=self.users["manager"])
+
+    def sla_clock(self):
+        return ClockFactory(record=IncidentFactory(), target=self.sla_target())
+
+    def sla_ongoing_outage(self):
+        """A new ongoing outage on every call (ending one must not spoil the next)."""
+        return ServiceOutageFactory(
+            service=self.service(), ended_at=None, created_by=self.users["manager"]
         )
 
 
@@ -500,6 +528,64 @@ ACCESS: dict[str, Rule] = {
         )
         for name in ("incident_declare_major", "incident_major_update")
     },
+
+    # SLA dashboard, breaches, CSV export and monthly reports: staff who may read
+    # agreements; customers get 403 (the figures span every organisation).
+    **{
+        f"sla:{name}": Rule(roles(200, anonymous=LOGIN, customer_a=403, customer_b=403))
+        for name in ("dashboard", "breach_list", "attainment_export", "report_list")
+    },
+    **{
+        f"sla:{name}": Rule(
+            roles(200, anonymous=LOGIN, customer_a=403, customer_b=403),
+            kwargs=lambda s: {"org_pk": s.org_a.pk, "month": "2026-03"},
+        )
+        for name in ("report_detail", "report_pdf")
+    },
+    # Fragments of a service's CI page: agreements and outages (staff who read them);
+    # recording and ending outages is for managers. A refused form post comes back to the
+    # CI page (302).
+    **{
+        f"sla:{name}": Rule(WORKSPACE, kwargs=lambda s: {"service_pk": s.service().pk})
+        for name in ("service_agreements", "service_outages")
+    },
+    "sla:service_outage_create": Rule(
+        WORKSPACE_MANAGERS, kwargs=lambda s: {"service_pk": s.service().pk}
+    ),
+    "sla:service_outage_end": Rule(
+        WORKSPACE_MANAGERS_POST,
+        kwargs=lambda s: {"pk": s.sla_ongoing_outage().pk},
+        method="post",
+    ),
+    # Agreements and business calendars, read-only (staff who read them; customers are
+    # sent to the portal).
+    **{f"sla:{name}": Rule(WORKSPACE) for name in ("agreement_list", "calendar_list")},
+    "sla:agreement_detail": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.sla_target().agreement_id}),
+    "sla:calendar_detail": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.sla_target().calendar_id}),
+    # The SLA clocks card of a record's page (workspace staff who may see the record).
+    "sla:record_clocks": Rule(
+        WORKSPACE,
+        kwargs=lambda s: {"record_type": "incidents.incident", "pk": s.workspace_incident().pk},
+    ),
+    "api-v1:sla-api:attainment": Rule(staff_only()),
+    # SLA API: staff read (agents included), customers get 403 everywhere; writes are
+    # tested per role in tests/sla/test_api.py.
+    **{
+        f"api-v1:sla-api:{name}-list": Rule(staff_only())
+        for name in ("agreement", "target", "calendar", "calendar-day", "outage", "clock")
+    },
+    "api-v1:sla-api:agreement-detail": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.sla_target().agreement_id}
+    ),
+    "api-v1:sla-api:target-detail": Rule(staff_only(), kwargs=lambda s: {"pk": s.sla_target().pk}),
+    "api-v1:sla-api:calendar-detail": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.sla_target().calendar_id}
+    ),
+    "api-v1:sla-api:calendar-day-detail": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.sla_calendar_day().pk}
+    ),
+    "api-v1:sla-api:outage-detail": Rule(staff_only(), kwargs=lambda s: {"pk": s.sla_outage().pk}),
+    "api-v1:sla-api:clock-detail": Rule(staff_only(), kwargs=lambda s: {"pk": s.sla_clock().pk}),
 }
 # fmt: on
 

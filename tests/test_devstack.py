@@ -18,9 +18,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
-import psycopg2
+import psycopg
 import pytest
-from psycopg2 import sql
+from psycopg import sql
 
 from tests.processes import free_port
 
@@ -52,7 +52,7 @@ def _fresh_database(name_suffix: str) -> str:
     """A new, empty database on the session's server, so `migrate` starts from scratch."""
     parts = urlsplit(_session_database_url())
     name = f"{parts.path.lstrip('/')}_{name_suffix}"
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin = psycopg.connect(urlunsplit(parts._replace(path="/postgres")))
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
@@ -152,8 +152,8 @@ def test_exec_starts_embedded_services_and_stops_them_afterwards():
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     probe = (
-        "import json, os, socket, psycopg2\n"
-        "db = psycopg2.connect(os.environ['DATABASE_URL'])\n"
+        "import json, os, socket, psycopg\n"
+        "db = psycopg.connect(os.environ['DATABASE_URL'])\n"
         "cur = db.cursor(); cur.execute('SELECT current_database()')\n"
         "redis_port = int(os.environ['REDIS_URL'].rsplit(':', 1)[1].split('/')[0])\n"
         "s = socket.create_connection(('127.0.0.1', redis_port)); s.sendall(b'PING\\r\\n')\n"

@@ -160,6 +160,7 @@ def test_workspace_home_shows_navigation_with_disabled_processes(client, agent):
         "Service catalogue",
         "Knowledge",
         "SLAs",
+        "SLA dashboard",
     ]
 
 

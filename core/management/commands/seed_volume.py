@@ -23,6 +23,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--comments-per-incident", type=float, default=2.0, help="Comments per incident."
         )
+        parser.add_argument(
+            "--clocks", type=int, default=0, help="Running SLA clocks on open incidents (COPY)."
+        )
+        parser.add_argument(
+            "--closed-clocks",
+            type=int,
+            default=0,
+            help="Stopped SLA clocks over 12 months, with their attainment rollups (COPY).",
+        )
 
     def handle(self, *args, **options):
         roles_apply()

@@ -1,0 +1,482 @@
+"""SLA clock benchmarks (issue 5): the beat tick at 10k, 100k and 1M open clocks, the rate
+at which due clocks are marked, how late a real worker records a breach, and the SLA
+dashboard over a million stopped clocks.
+
+Run against a database with users and stopped clocks from seed_volume:
+
+    manage.py seed_demo
+    manage.py seed_volume --users 2000 --organisations 200 --groups 50 --closed-clocks 1000000
+    DATABASE_URL=... REDIS_URL=... python -m bench.sla
+
+Parts (--parts, default all):
+
+* idle: for each size of --sizes, running clocks are topped up to that size with
+  `sla.volume.sla_volume_seed` (added, never removed), the table is vacuumed and analysed,
+  whatever is due is fired once, and then a tick with nothing due is measured --runs times
+  at that same moment: the server's own figures (EXPLAIN (ANALYZE, BUFFERS): planning +
+  execution) of the due selection and of the whole tick statement, and the wall time of
+  `clock_tick()` seen from Python (transaction, round trips).
+* mark: at each size, for each D of --due, D random running clocks get their next threshold
+  moved a few seconds into the past (inside a transaction) and `clock_tick(batch=5000)`
+  marks them; the transaction is rolled back, so every run sees the same data. Reports
+  clocks/s.
+* lateness: at the last size, --late-clocks running clocks get their next threshold at
+  spread moments in the next --late-window seconds (committed), then a real Celery worker
+  with embedded beat (`celery -A itsm worker -B -c 2`, ITSM_SLA_TICK_SECONDS=--tick-seconds)
+  runs until they have all fired; reports recorded_at - occurred_at of their events.
+* dashboard: `sla.selectors.attainment` per dimension over 12 months of rollups, the
+  dashboard aggregation with a cold and a warm cache, the same through
+  `GET /sla/` (Django test client, logged in as a manager), and, for comparison, a live
+  GROUP BY over the stopped clocks.
+
+Every loop is bounded by a count (and the worker by --late-timeout seconds).
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from bench._common import django_setup, summary, timed
+
+ROOT = Path(__file__).resolve().parent.parent
+_DUE_SQL = """
+    SELECT id FROM sla_clock
+    WHERE state = 'running' AND due_at IS NOT NULL AND due_at <= %(now)s
+    ORDER BY due_at
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+"""
+# Whether anything is due at all: an index-only look at the due index, no lock.
+_PROBE_SQL = """
+    SELECT EXISTS (
+        SELECT 1 FROM sla_clock
+        WHERE state = 'running' AND due_at IS NOT NULL AND due_at <= %(now)s
+    )
+"""
+
+
+def _ints(value: str) -> list[int]:
+    return [int(item) for item in value.split(",") if item]
+
+
+def _server_ms(sql: str, params: dict) -> tuple[float, float, str]:
+    """Planning and execution time (ms) of one EXPLAIN (ANALYZE, BUFFERS) run, and the plan."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    planning = float(re.search(r"Planning Time: ([\d.]+) ms", plan).group(1))
+    execution = float(re.search(r"Execution Time: ([\d.]+) ms", plan).group(1))
+    return planning, execution, plan
+
+
+def _server_summary(sql: str, params: dict, runs: int) -> tuple[str, str]:
+    samples = [_server_ms(sql, params) for _ in range(runs)]
+    planning = statistics.median(s[0] for s in samples)
+    execution = statistics.median(s[1] for s in samples)
+    total = sorted(s[0] + s[1] for s in samples)
+    p95 = total[int(0.95 * (len(total) - 1))]
+    text = (
+        f"p50 planning {planning:.3f} ms + execution {execution:.3f} ms; "
+        f"total p50 {statistics.median(total):.3f} ms, p95 {p95:.3f} ms"
+    )
+    return text, samples[-1][2]
+
+
+def _prepared_summary(sql: str, now, runs: int) -> str:
+    """Server time of the statement as a server-side prepared statement (what psycopg 3
+    does after ITSM_DB_PREPARE_THRESHOLD runs on a persistent connection): after a few
+    executions PostgreSQL keeps a generic plan and stops planning."""
+    from django.db import connection, transaction
+
+    text = sql.replace("%(now)s", "$1").replace("%(batch)s", "$2")
+    with connection.cursor() as cursor:
+        cursor.execute(f"PREPARE bench_tick (timestamptz, integer) AS {text}")
+    samples = []
+    for n in range(runs + 10):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_tick "  # a utility statement: no binds
+                f"('{now.isoformat()}', 5000)"
+            )
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            transaction.set_rollback(True)
+        if n >= 10:  # the first executions are planned each time (custom plans)
+            planning = re.search(r"Planning Time: ([\d.]+) ms", plan)
+            execution = re.search(r"Execution Time: ([\d.]+) ms", plan)
+            samples.append(
+                (float(planning.group(1)) if planning else 0.0, float(execution.group(1)))
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE bench_tick")
+    total = sorted(p + e for p, e in samples)
+    return (
+        f"p50 planning {statistics.median(p for p, _e in samples):.3f} ms + execution "
+        f"{statistics.median(e for _p, e in samples):.3f} ms; total p50 "
+        f"{statistics.median(total):.3f} ms, p95 {total[int(0.95 * (len(total) - 1))]:.3f} ms"
+    )
+
+
+def _running() -> int:
+    from sla.models import Clock
+
+    return Clock.objects.filter(state="running").count()
+
+
+def _prepare(size: int) -> None:
+    """Top up running clocks to `size`, vacuum, analyse."""
+    from django.db import connection
+
+    from sla.volume import sla_volume_seed
+
+    missing = size - _running()
+    if missing > 0:
+        started = time.perf_counter()
+        sla_volume_seed(clocks=missing, seed=size, log=lambda m: print("    " + m))
+        print(f"  seeded {missing} running clocks in {time.perf_counter() - started:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE sla_clock")
+        cursor.execute("VACUUM ANALYZE sla_clockevent")
+
+
+def _drain() -> "object":
+    """Fire what is due now; returns the moment used, at which nothing is due any more."""
+    from django.utils import timezone
+
+    from sla.services import clock_tick
+
+    now = timezone.now()
+    fired = clock_tick(now=now)
+    print(f"  drained: {fired} clocks were due at the start")
+    return now
+
+
+def idle_section(size: int, now, runs: int) -> dict:
+    from sla.services import _TICK_SQL, clock_tick
+
+    params = {"now": now, "batch": 5000}
+    due_text, due_plan = _server_summary(_DUE_SQL, params, runs)
+    tick_text, _plan = _server_summary(_TICK_SQL, params, runs)
+    probe_text, _plan = _server_summary(_PROBE_SQL, {"now": now}, runs)
+    prepared_text = _prepared_summary(_TICK_SQL, now, runs)
+    wall = timed(lambda: clock_tick(now=now), runs)
+    print(f"  idle tick, due selection (server): {due_text}")
+    print(f"  idle tick, probe 'is anything due?' (server): {probe_text}")
+    print(f"  idle tick, whole statement (server): {tick_text}")
+    print(f"  idle tick, whole statement prepared, as a worker runs it (server): {prepared_text}")
+    print(f"  idle tick, clock_tick() wall time: {summary(wall)}")
+    plan = "\n".join("    " + line for line in due_plan.splitlines())
+    print(f"  plan of the due selection:\n{plan}")
+    return {"due": due_text, "tick": tick_text, "wall": statistics.median(wall)}
+
+
+def mark_section(size: int, dues: list[int]) -> list[tuple[int, float]]:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from sla.models import ClockEvent
+    from sla.services import clock_tick
+
+    results = []
+    for due in dues:
+        if due > size:
+            continue
+        with transaction.atomic():
+            now = timezone.now()
+            with connection.cursor() as cursor:
+                # D random running clocks with a threshold pending: the first one a few
+                # seconds ago (the others stay later, the arrays stay sorted).
+                cursor.execute("SELECT setseed(0.25)")
+                cursor.execute(
+                    """
+                    WITH picked AS (
+                        SELECT id, %s - random() * interval '10 seconds' AS moment
+                        FROM sla_clock
+                        WHERE state = 'running' AND due_at IS NOT NULL
+                        ORDER BY random() LIMIT %s
+                    )
+                    UPDATE sla_clock c
+                    SET pending_moments[1] = picked.moment, due_at = picked.moment
+                    FROM picked WHERE picked.id = c.id
+                    """,
+                    [now, due],
+                )
+                picked = cursor.rowcount
+            before = ClockEvent.objects.count()
+            started = time.perf_counter()
+            marked = clock_tick(now=now, batch=5000)
+            elapsed = time.perf_counter() - started
+            events = ClockEvent.objects.count() - before
+            transaction.set_rollback(True)
+        rate = marked / elapsed if elapsed else 0
+        print(
+            f"  mark: {picked} clocks made due, clock_tick(batch=5000) marked {marked} "
+            f"({events} events) in {elapsed * 1000:.0f} ms = {rate:,.0f} clocks/s"
+        )
+        results.append((due, rate))
+    return results
+
+
+def lateness_section(args) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from sla.models import ClockEvent
+
+    count, window = args.late_clocks, args.late_window
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(0.5)")
+        start = timezone.now() + timedelta(seconds=5)
+        cursor.execute(
+            """
+            WITH picked AS (
+                SELECT id, %s + random() * %s * interval '1 second' AS moment
+                FROM sla_clock
+                WHERE state = 'running' AND due_at IS NOT NULL AND pending_moments[1] > %s
+                ORDER BY random() LIMIT %s
+            )
+            UPDATE sla_clock c
+            SET pending_moments[1] = picked.moment, due_at = picked.moment
+            FROM picked WHERE picked.id = c.id
+            RETURNING c.id, c.pending_percents[1]
+            """,
+            [start, window, start + timedelta(seconds=window), count],
+        )  # fmt: skip
+        picked = cursor.fetchall()
+    ids = [pk for pk, _percent in picked]
+    first_percent = dict(picked)
+    print(
+        f"  lateness: {len(ids)} clocks due between {start:%H:%M:%S} and "
+        f"{start + timedelta(seconds=window):%H:%M:%S}; worker with beat, tick every "
+        f"{args.tick_seconds} s"
+    )
+    log = Path(tempfile.mkdtemp(prefix="bench-sla-")) / "worker.log"
+    env = {
+        **os.environ,
+        "ITSM_SLA_TICK_SECONDS": str(args.tick_seconds),
+        "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    }
+    command = [
+        str(Path(sys.executable).parent / "celery"), "-A", "itsm", "worker", "-B",
+        "-s", str(log.parent / "beat-schedule"), "--concurrency", str(args.concurrency),
+        "--loglevel", "WARNING",
+        "--without-heartbeat", "--without-mingle", "--without-gossip",
+        "-n", f"bench-sla-{os.getpid()}@%h",
+    ]  # fmt: skip
+    with log.open("w") as output:
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+        try:
+            deadline = time.time() + window + args.late_timeout
+            fired = 0
+            while time.time() < deadline:
+                time.sleep(2)
+                fired = (
+                    ClockEvent.objects.filter(clock_id__in=ids, kind__in=["warning", "breached"])
+                    .values("clock_id")
+                    .distinct()
+                    .count()
+                )
+                if fired >= len(ids) or worker.poll() is not None:
+                    break
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT e.clock_id, e.percent,
+                   extract(epoch FROM (e.data->>'recorded_at')::timestamptz - e.occurred_at),
+                   extract(epoch FROM e.handled_at - e.occurred_at)
+            FROM sla_clockevent e
+            WHERE e.clock_id = ANY(%s) AND e.kind IN ('warning', 'breached')
+            """,
+            [ids],
+        )
+        rows = [row for row in cursor.fetchall() if first_percent.get(row[0]) == row[1]]
+    late = sorted(float(row[2]) for row in rows)
+    handled = sorted(float(row[3]) for row in rows if row[3] is not None)
+    if not late:
+        print(f"  lateness: nothing recorded; worker log {log}")
+        return
+    worst = late[-1]
+    print(
+        f"  lateness: {len(late)}/{len(ids)} recorded; recorded_at - due: p50 "
+        f"{statistics.median(late):.1f} s, max {worst:.1f} s (tick {args.tick_seconds} s: "
+        f"{'within' if worst < args.tick_seconds else 'NOT within'} one interval); "
+        f"escalations handled {len(handled)}, handled_at - due p50 "
+        f"{statistics.median(handled) if handled else float('nan'):.1f} s, "
+        f"max {handled[-1] if handled else float('nan'):.1f} s; worker log {log}"
+    )
+
+
+def dashboard_section(runs: int) -> None:
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone, translation
+
+    from accounts.choices import Role
+    from accounts.models import User
+    from sla import selectors
+    from sla.models import AttainmentRollup, Clock
+
+    this_month = timezone.localdate().replace(day=1)
+    index = this_month.year * 12 + this_month.month - 1 - 11
+    date_from = this_month.replace(year=index // 12, month=index % 12 + 1)
+    filters = {
+        "date_from": date_from,
+        "date_to": this_month,
+        "kind": None,
+        "metric": None,
+        "service": None,
+        "organisation": None,
+        "priority": None,
+        "support_group": None,
+    }
+    stopped = Clock.objects.filter(state__in=["met", "breached"]).count()
+    print(
+        f"  dashboard data: {stopped} stopped clocks, "
+        f"{AttainmentRollup.objects.count()} rollup rows "
+        f"({AttainmentRollup.objects.filter(month__gte=date_from).count()} in the 12 months)"
+    )
+
+    def keys() -> list[str]:
+        result = []
+        for code, _name in (("en", ""), ("zh-hans", "")):
+            with translation.override(code):
+                result.append(selectors.dashboard_cache_key(**filters))
+        return result
+
+    for group_by in selectors.DASHBOARD_GROUP_BYS:
+        samples = timed(lambda g=group_by: selectors.attainment(group_by=g, **filters), runs)
+        print(f"  attainment(group_by={group_by}) over 12 months of rollups: {summary(samples)}")
+
+    def cold():
+        cache.delete_many(keys())
+        selectors.attainment_dashboard(**filters)
+
+    print(f"  attainment_dashboard, cache cold: {summary(timed(cold, runs))}")
+    selectors.attainment_dashboard(**filters)
+    warm = timed(lambda: selectors.attainment_dashboard(**filters), runs)
+    print(f"  attainment_dashboard, cache warm: {summary(warm)}")
+
+    start, end = selectors._period_bounds(filters["date_from"], filters["date_to"])
+
+    def live():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT service_id, count(*) FILTER (WHERE state = 'met'), "
+                "count(*) FILTER (WHERE state = 'breached') FROM sla_clock "
+                "WHERE state IN ('met', 'breached') AND stopped_at >= %s AND stopped_at < %s "
+                "GROUP BY service_id",
+                [start, end],
+            )
+            cursor.fetchall()
+
+    print(f"  for comparison, a live GROUP BY service over the clocks: {summary(timed(live, 10))}")
+
+    manager = (
+        User.objects.filter(groups__name=Role.MANAGER, is_active=True, organisation__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(manager)
+    cache.delete_many(keys())
+    response = client.get("/sla/")
+    assert response.status_code == 200, response.status_code
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/sla/")
+    warm_queries = len(queries)
+
+    def page_cold():
+        cache.delete_many(keys())
+        client.get("/sla/")
+
+    cache.delete_many(keys())
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/sla/")
+    print(
+        f"  GET /sla/ (manager {manager.username}), cache cold: {summary(timed(page_cold, runs))} "
+        f"({len(queries)} queries)"
+    )
+    client.get("/sla/")
+    page_warm = timed(lambda: client.get("/sla/"), runs)
+    print(f"  GET /sla/, cache warm: {summary(page_warm)} ({warm_queries} queries)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "--parts",
+        default="idle,mark,lateness,dashboard",
+        help="comma-separated: idle,mark,lateness,dashboard (default: all)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_ints,
+        default=[10_000, 100_000, 1_000_000],
+        help="running clocks to measure at, topped up in order (default 10000,100000,1000000)",
+    )
+    parser.add_argument("--runs", type=int, default=200, help="runs of the idle tick (200)")
+    parser.add_argument(
+        "--due", type=_ints, default=[10_000, 50_000], help="due clocks to mark (10000,50000)"
+    )
+    parser.add_argument("--tick-seconds", type=float, default=5.0, help="worker's tick (5)")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (prefork, 2)")
+    parser.add_argument("--late-clocks", type=int, default=1000, help="clocks made due (1000)")
+    parser.add_argument(
+        "--late-window", type=int, default=60, help="seconds they come due over (60)"
+    )
+    parser.add_argument(
+        "--late-timeout", type=int, default=60, help="seconds to wait after the window (60)"
+    )
+    parser.add_argument("--dashboard-runs", type=int, default=50, help="dashboard samples (50)")
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    django_setup()
+
+    import django.db
+
+    load = os.getloadavg()
+    print(
+        f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"database {django.db.connection.settings_dict['NAME']}"
+    )
+    sizes = args.sizes if parts & {"idle", "mark", "lateness"} else []
+    for size in sizes:
+        print(f"{size} running clocks:")
+        _prepare(size)
+        now = _drain()
+        print(f"  running clocks now: {_running()}")
+        if "idle" in parts:
+            idle_section(size, now, args.runs)
+        if "mark" in parts:
+            mark_section(size, args.due)
+    if "lateness" in parts:
+        lateness_section(args)
+    if "dashboard" in parts:
+        print("SLA dashboard:")
+        dashboard_section(args.dashboard_runs)
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

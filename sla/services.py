@@ -1,0 +1,909 @@
+"""Write side of SLA clocks (ISO/IEC 20000-1:2018 8.3.3): which target applies to a
+record, and the clocks that measure it.
+
+Process services (incidents now; requests, problems and changes later) call the
+`sla_record_*` functions inside their own transaction, after they changed the record.
+The record tells what targets match on through its `sla_facts()` method. Nothing here
+loops over open records: the beat tick (`clock_tick`) reads only clocks whose `due_at`
+has passed, through a partial index.
+
+The matching rule (documented for users in the README): for each agreement kind (SLA,
+OLA, underpinning contract) and each metric (first response, resolution), among the
+active targets of agreements valid on the day whose conditions all hold for the record,
+the most specific wins (the number of conditions it names: record type, priorities,
+services, organisations, categories, and the agreement's services and its customers or
+groups); a tie goes to the shortest duration, then to the oldest target. The clock keeps
+the candidates and the reason in `match_reason`.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from core.outbox import outbox_enqueue
+
+from .business_time import CalendarSpec, business_add, business_time
+from .calendars import calendar_spec_load
+from .choices import (
+    LIVE_CLOCK_STATES,
+    AgreementKind,
+    AgreementStatus,
+    ClockEventKind,
+    ClockState,
+    Metric,
+)
+from .models import Agreement, BusinessCalendar, Clock, ClockEvent, Target
+
+TIME_METRICS = (Metric.RESPONSE, Metric.RESOLUTION)
+ZERO = timedelta(0)
+MATCH_RULE = "most specific, then shortest duration, then oldest target"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A target as the matching rule sees it (one query loads them all)."""
+
+    target_id: int
+    name: str
+    agreement_id: int
+    agreement_name: str
+    kind: str
+    metric: str
+    record_type: str
+    priorities: frozenset[int]
+    services: frozenset[int]
+    organisations: frozenset[int]
+    categories: frozenset[int]
+    agreement_services: frozenset[int]
+    agreement_organisations: frozenset[int]
+    agreement_groups: frozenset[int]
+    duration: timedelta
+    calendar_id: int
+    valid_from: date
+    valid_to: date | None
+    thresholds: tuple[int, ...] = field(default=())
+    pause_on: frozenset[str] = field(default=frozenset())
+
+    def conditions(self) -> list[tuple[str, frozenset | str]]:
+        """The conditions this target names, as (fact, allowed values)."""
+        named = [
+            ("record_type", self.record_type),
+            ("priority", self.priorities),
+            ("service", self.services),
+            ("organisation", self.organisations),
+            ("category", self.categories),
+            ("agreement_service", self.agreement_services),
+        ]
+        if self.kind == AgreementKind.SLA:
+            named.append(("agreement_organisation", self.agreement_organisations))
+        if self.kind == AgreementKind.OLA:
+            named.append(("agreement_group", self.agreement_groups))
+        return [(name, values) for name, values in named if values]
+
+    def matches(self, record_type: str, facts: dict[str, Any], on: date) -> bool:
+        if self.valid_from > on or (self.valid_to is not None and self.valid_to < on):
+            return False
+        categories = set(facts.get("category_ids") or ())
+        for name, values in self.conditions():
+            if name == "record_type":
+                ok = values == record_type
+            elif name == "priority":
+                ok = facts.get("priority") in values
+            elif name in ("service", "agreement_service"):
+                ok = facts.get("service_id") in values
+            elif name in ("organisation", "agreement_organisation"):
+                ok = facts.get("organisation_id") in values
+            elif name == "category":
+                ok = bool(categories & values)
+            else:
+                ok = facts.get("support_group_id") in values
+            if not ok:
+                return False
+        return True
+
+    def sort_key(self) -> tuple:
+        return (-len(self.conditions()), self.duration, self.target_id)
+
+
+def _ids(model_field: Any, owner: str) -> ArraySubquery:
+    through = model_field.remote_field.through
+    source = model_field.m2m_field_name()
+    related = model_field.m2m_reverse_field_name()
+    return ArraySubquery(
+        through.objects.filter(**{source: OuterRef(owner)}).values(f"{related}_id")
+    )
+
+
+def target_candidates(*, metrics: Iterable[str] = TIME_METRICS) -> list[Candidate]:
+    """The active time targets of active agreements, with their conditions (one query)."""
+    rows = (
+        Target.objects.filter(
+            is_active=True,
+            metric__in=list(metrics),
+            agreement__status=AgreementStatus.ACTIVE,
+            duration__isnull=False,
+            calendar__isnull=False,
+        )
+        .annotate(
+            service_ids=_ids(Target.services.field, "pk"),
+            organisation_ids=_ids(Target.organisations.field, "pk"),
+            category_ids=_ids(Target.categories.field, "pk"),
+            agreement_service_ids=_ids(Agreement.services.field, "agreement_id"),
+            agreement_organisation_ids=_ids(Agreement.organisations.field, "agreement_id"),
+            agreement_group_ids=_ids(Agreement.support_groups.field, "agreement_id"),
+        )
+        .values(
+            "pk",
+            "name",
+            "agreement_id",
+            "agreement__name",
+            "agreement__kind",
+            "agreement__valid_from",
+            "agreement__valid_to",
+            "metric",
+            "record_type",
+            "priorities",
+            "duration",
+            "calendar_id",
+            "thresholds",
+            "pause_on",
+            "service_ids",
+            "organisation_ids",
+            "category_ids",
+            "agreement_service_ids",
+            "agreement_organisation_ids",
+            "agreement_group_ids",
+        )
+    )
+    return [
+        Candidate(
+            target_id=row["pk"],
+            name=row["name"],
+            agreement_id=row["agreement_id"],
+            agreement_name=row["agreement__name"],
+            kind=row["agreement__kind"],
+            metric=row["metric"],
+            record_type=row["record_type"],
+            priorities=frozenset(row["priorities"]),
+            services=frozenset(row["service_ids"]),
+            organisations=frozenset(row["organisation_ids"]),
+            categories=frozenset(row["category_ids"]),
+            agreement_services=frozenset(row["agreement_service_ids"]),
+            agreement_organisations=frozenset(row["agreement_organisation_ids"]),
+            agreement_groups=frozenset(row["agreement_group_ids"]),
+            duration=row["duration"],
+            calendar_id=row["calendar_id"],
+            valid_from=row["agreement__valid_from"],
+            valid_to=row["agreement__valid_to"],
+            thresholds=tuple(sorted(set(row["thresholds"]))),
+            pause_on=frozenset(row["pause_on"]),
+        )
+        for row in rows
+    ]
+
+
+def record_type_of(record: Any) -> str:
+    return f"{record._meta.app_label}.{record._meta.model_name}"
+
+
+def target_match(
+    *, record: Any, facts: dict[str, Any] | None = None, on: date | None = None
+) -> dict[tuple[str, str], tuple[Candidate, dict[str, Any]]]:
+    """The target that applies per (agreement kind, metric), with the reason (see the
+    module docstring for the rule)."""
+    facts = facts if facts is not None else record.sla_facts()
+    record_type = record_type_of(record)
+    on = on or timezone.localdate()
+    picked: dict[tuple[str, str], list[Candidate]] = {}
+    for candidate in target_candidates():
+        if candidate.matches(record_type, facts, on):
+            picked.setdefault((candidate.kind, candidate.metric), []).append(candidate)
+    result = {}
+    for key, candidates in picked.items():
+        candidates.sort(key=Candidate.sort_key)
+        winner = candidates[0]
+        result[key] = (
+            winner,
+            {
+                "rule": MATCH_RULE,
+                "target": winner.target_id,
+                "target_name": winner.name,
+                "agreement": winner.agreement_name,
+                "conditions": [name for name, _values in winner.conditions()],
+                "candidates": [c.target_id for c in candidates],
+                "facts": {
+                    "priority": facts.get("priority"),
+                    "service": facts.get("service_id"),
+                    "organisation": facts.get("organisation_id"),
+                    "support_group": facts.get("support_group_id"),
+                    "categories": sorted(facts.get("category_ids") or ()),
+                },
+            },
+        )
+    return result
+
+
+# --- clock arithmetic ------------------------------------------------------------------
+
+
+class _Specs(dict):
+    """Calendar specs loaded once per service call."""
+
+    def __missing__(self, calendar_id: int) -> CalendarSpec:
+        spec = calendar_spec_load(BusinessCalendar.objects.get(pk=calendar_id))
+        self[calendar_id] = spec
+        return spec
+
+
+def clock_elapsed(clock: Clock, spec: CalendarSpec, now: datetime) -> timedelta:
+    """Business time the clock has counted up to `now`."""
+    if clock.state == ClockState.RUNNING and clock.segment_started_at is not None:
+        return clock.elapsed + business_time(spec, clock.segment_started_at, now)
+    return clock.elapsed
+
+
+def _schedule(clock: Clock, spec: CalendarSpec, now: datetime) -> None:
+    """Wall-clock moments of the thresholds still to fire, for a running clock; a paused
+    or stopped clock has none."""
+    if clock.state != ClockState.RUNNING:
+        clock.pending_moments = []
+        clock.due_at = None
+        if clock.state == ClockState.PAUSED or not clock.breached_at:
+            clock.deadline_at = None if clock.state == ClockState.PAUSED else clock.deadline_at
+        return
+    elapsed = clock_elapsed(clock, spec, now)
+    cursor, reached = now, elapsed
+    moments = []
+    for percent in clock.pending_percents:
+        goal = clock.target_duration * percent / 100
+        if goal > reached:
+            cursor = business_add(spec, cursor, goal - reached)
+            reached = goal
+        moments.append(cursor)
+    clock.pending_moments = moments
+    clock.due_at = moments[0] if moments else None
+    if 100 in clock.pending_percents:
+        clock.deadline_at = moments[clock.pending_percents.index(100)]
+
+
+def _percents(candidate_thresholds: Iterable[int], fired: set[int]) -> list[int]:
+    return [p for p in sorted({*candidate_thresholds, 100}) if p not in fired]
+
+
+def _event(
+    clock: Clock,
+    kind: str,
+    at: datetime,
+    *,
+    actor: Any = None,
+    reason: str = "",
+    elapsed: timedelta | None = None,
+    **data: Any,
+) -> ClockEvent:
+    return ClockEvent.objects.create(
+        clock=clock,
+        kind=kind,
+        occurred_at=at,
+        elapsed=clock.elapsed if elapsed is None else elapsed,
+        reason=reason[:200],
+        actor=actor if getattr(actor, "pk", None) else None,
+        data=data,
+    )
+
+
+def _facts_apply(clock: Clock, facts: dict[str, Any]) -> list[str]:
+    changed = []
+    for attr, key in (
+        ("service_id", "service_id"),
+        ("organisation_id", "organisation_id"),
+        ("support_group_id", "support_group_id"),
+        ("priority", "priority"),
+    ):
+        if getattr(clock, attr) != facts.get(key):
+            setattr(clock, attr, facts.get(key))
+            changed.append(attr)
+    return changed
+
+
+def _month(moment: datetime) -> date:
+    local = timezone.localtime(moment, timezone.get_default_timezone())
+    return local.date().replace(day=1)
+
+
+def _rollup(clock: Clock, record_type: str, sign: int) -> None:
+    """Count a stopped clock in the monthly attainment rollup (sign -1 takes it back)."""
+    met = 1 if clock.state == ClockState.MET else 0
+    breached = 1 if clock.state == ClockState.BREACHED else 0
+    key = [
+        _month(clock.stopped_at),
+        clock.target_id,
+        record_type,
+        clock.service_id,
+        clock.organisation_id,
+        clock.support_group_id,
+        clock.priority,
+    ]
+    with connection.cursor() as cursor:
+        if sign > 0:
+            cursor.execute(
+                """
+                INSERT INTO sla_attainmentrollup AS r
+                    (month, target_id, record_type, service_id, organisation_id,
+                     support_group_id, priority, kind, metric, met, breached, elapsed_total)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (month, target_id, record_type, service_id, organisation_id,
+                             support_group_id, priority)
+                DO UPDATE SET met = r.met + EXCLUDED.met,
+                              breached = r.breached + EXCLUDED.breached,
+                              elapsed_total = r.elapsed_total + EXCLUDED.elapsed_total
+                """,
+                [*key, clock.kind, clock.metric, met, breached, clock.elapsed],
+            )
+        else:
+            cursor.execute(
+                """
+                UPDATE sla_attainmentrollup
+                SET met = met - %s, breached = breached - %s, elapsed_total = elapsed_total - %s
+                WHERE month = %s AND target_id = %s AND record_type = %s
+                  AND service_id IS NOT DISTINCT FROM %s
+                  AND organisation_id IS NOT DISTINCT FROM %s
+                  AND support_group_id IS NOT DISTINCT FROM %s
+                  AND priority IS NOT DISTINCT FROM %s
+                """,
+                [met, breached, clock.elapsed, *key],
+            )
+
+
+def _record_due_update(record: Any) -> None:
+    """Keep the record's sla_due_at (nearest breach of a running clock) current."""
+    due = (
+        Clock.objects.filter(
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            state=ClockState.RUNNING,
+            deadline_at__isnull=False,
+        )
+        .order_by("deadline_at")
+        .values_list("deadline_at", flat=True)
+        .first()
+    )
+    if getattr(record, "sla_due_at", None) != due:
+        type(record).objects.filter(pk=record.pk).update(sla_due_at=due)
+        record.sla_due_at = due
+
+
+def _live_clocks(record: Any) -> list[Clock]:
+    return list(
+        Clock.objects.select_for_update()
+        .filter(
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            state__in=LIVE_CLOCK_STATES,
+        )
+        .order_by("pk")
+    )
+
+
+def _clock_start(
+    record: Any,
+    candidate: Candidate,
+    reason: dict[str, Any],
+    facts: dict[str, Any],
+    at: datetime,
+    actor: Any,
+    specs: _Specs,
+) -> Clock:
+    clock = Clock(
+        content_type=ContentType.objects.get_for_model(record),
+        object_id=record.pk,
+        target_id=candidate.target_id,
+        calendar_id=candidate.calendar_id,
+        kind=candidate.kind,
+        metric=candidate.metric,
+        state=ClockState.RUNNING,
+        target_duration=candidate.duration,
+        started_at=at,
+        elapsed=ZERO,
+        segment_started_at=at,
+        pending_percents=_percents(candidate.thresholds, set()),
+        match_reason=reason,
+    )
+    _facts_apply(clock, facts)
+    _schedule(clock, specs[candidate.calendar_id], at)
+    clock.save()
+    _event(
+        clock,
+        ClockEventKind.STARTED,
+        at,
+        actor=actor,
+        reason="record started",
+        target=candidate.target_id,
+        calendar=candidate.calendar_id,
+    )
+    pause_reason = facts.get("pause_reason")
+    if pause_reason and pause_reason in candidate.pause_on:
+        _clock_pause(clock, pause_reason, at, actor, specs)
+    return clock
+
+
+def _clock_pause(clock: Clock, reason: str, at: datetime, actor: Any, specs: _Specs) -> None:
+    spec = specs[clock.calendar_id]
+    clock.elapsed = clock_elapsed(clock, spec, at)
+    clock.state = ClockState.PAUSED
+    clock.segment_started_at = None
+    clock.paused_at = at
+    clock.pause_reason = reason
+    _schedule(clock, spec, at)
+    clock.version += 1
+    clock.save()
+    _event(clock, ClockEventKind.PAUSED, at, actor=actor, reason=reason)
+
+
+def _clock_resume(clock: Clock, at: datetime, actor: Any, specs: _Specs, reason: str) -> None:
+    clock.state = ClockState.RUNNING
+    clock.segment_started_at = at
+    clock.paused_at = None
+    clock.pause_reason = ""
+    _schedule(clock, specs[clock.calendar_id], at)
+    clock.version += 1
+    clock.save()
+    _event(clock, ClockEventKind.RESUMED, at, actor=actor, reason=reason)
+
+
+def _clock_stop(
+    clock: Clock, record_type: str, at: datetime, actor: Any, specs: _Specs, reason: str
+) -> None:
+    spec = specs[clock.calendar_id]
+    clock.elapsed = clock_elapsed(clock, spec, at)
+    clock.segment_started_at = None
+    clock.stopped_at = at
+    if clock.elapsed > clock.target_duration:
+        clock.state = ClockState.BREACHED
+        if clock.breached_at is None:
+            # The tick had not come round yet: the breach happened at the deadline.
+            clock.breached_at = clock.deadline_at or at
+    else:
+        clock.state = ClockState.MET
+    clock.pending_moments = []
+    clock.due_at = None
+    clock.version += 1
+    clock.save()
+    kind = ClockEventKind.MET if clock.state == ClockState.MET else ClockEventKind.MISSED
+    _event(clock, kind, at, actor=actor, reason=reason)
+    _rollup(clock, record_type, +1)
+
+
+def _clock_cancel(clock: Clock, at: datetime, actor: Any, specs: _Specs, reason: str) -> None:
+    clock.elapsed = clock_elapsed(clock, specs[clock.calendar_id], at)
+    clock.state = ClockState.CANCELLED
+    clock.segment_started_at = None
+    clock.stopped_at = at
+    clock.pending_moments = []
+    clock.due_at = None
+    clock.version += 1
+    clock.save()
+    _event(clock, ClockEventKind.CANCELLED, at, actor=actor, reason=reason)
+
+
+def clock_replay(clock: Clock, spec: CalendarSpec) -> tuple[timedelta, datetime | None]:
+    """Elapsed business time of the clock's closed running segments, and the start of the
+    open one, recomputed from its event history with `spec` (what an auditor does)."""
+    elapsed = ZERO
+    running_since = None
+    stops = (
+        ClockEventKind.PAUSED,
+        ClockEventKind.MET,
+        ClockEventKind.MISSED,
+        ClockEventKind.CANCELLED,
+    )
+    for event in clock.events.order_by("occurred_at", "pk"):
+        if event.kind in (ClockEventKind.STARTED, ClockEventKind.RESUMED):
+            running_since = running_since or event.occurred_at
+        elif event.kind in stops and running_since is not None:
+            elapsed += business_time(spec, running_since, event.occurred_at)
+            running_since = None
+    return elapsed, running_since
+
+
+def _clock_recompute(
+    clock: Clock,
+    now: datetime,
+    actor: Any,
+    specs: _Specs,
+    reason: str,
+    candidate: Candidate | None = None,
+    match_reason: dict[str, Any] | None = None,
+) -> None:
+    """Recompute a live clock from its history, after its target or calendar changed."""
+    before = {
+        "target": clock.target_id,
+        "calendar": clock.calendar_id,
+        "duration": clock.target_duration.total_seconds(),
+        "elapsed": clock.elapsed.total_seconds(),
+        "deadline_at": clock.deadline_at.isoformat() if clock.deadline_at else None,
+    }
+    if candidate is not None:
+        clock.target_id = candidate.target_id
+        clock.calendar_id = candidate.calendar_id
+        clock.target_duration = candidate.duration
+        clock.match_reason = match_reason or {}
+        thresholds = candidate.thresholds
+    else:
+        target = Target.objects.get(pk=clock.target_id)
+        clock.calendar_id = target.calendar_id or clock.calendar_id
+        clock.target_duration = target.duration or clock.target_duration
+        thresholds = target.thresholds
+    spec = specs[clock.calendar_id]
+    clock.elapsed, running_since = clock_replay(clock, spec)
+    if clock.state == ClockState.RUNNING:
+        clock.segment_started_at = running_since or clock.segment_started_at
+    elapsed_now = clock_elapsed(clock, spec, now)
+    fired = set(
+        clock.events.filter(kind__in=[ClockEventKind.WARNING, ClockEventKind.BREACHED])
+        .exclude(percent__isnull=True)
+        .values_list("percent", flat=True)
+    )
+    # Thresholds already behind under the new target and already fired stay fired; a
+    # breach the new target no longer sees is withdrawn (the event history keeps it).
+    clock.pending_percents = _percents(thresholds, fired)
+    if elapsed_now <= clock.target_duration and clock.breached_at is not None:
+        clock.breached_at = None
+        if 100 not in clock.pending_percents:
+            clock.pending_percents = [*clock.pending_percents, 100]
+    _schedule(clock, spec, now)
+    clock.version += 1
+    clock.save()
+    _event(
+        clock,
+        ClockEventKind.RECOMPUTED,
+        now,
+        actor=actor,
+        reason=reason,
+        before=before,
+        after={
+            "target": clock.target_id,
+            "calendar": clock.calendar_id,
+            "duration": clock.target_duration.total_seconds(),
+            "elapsed": clock.elapsed.total_seconds(),
+            "deadline_at": clock.deadline_at.isoformat() if clock.deadline_at else None,
+        },
+    )
+
+
+# --- what process services call ----------------------------------------------------------
+
+
+def sla_record_start(*, record: Any, actor: Any, at: datetime | None = None) -> list[Clock]:
+    """Start the clocks of the targets that apply to a new record (response and
+    resolution, one per agreement kind)."""
+    at = at or timezone.now()
+    facts = record.sla_facts()
+    specs = _Specs()
+    clocks = [
+        _clock_start(record, candidate, reason, facts, at, actor, specs)
+        for (_kind, _metric), (candidate, reason) in sorted(
+            target_match(record=record, facts=facts).items()
+        )
+    ]
+    _record_due_update(record)
+    return clocks
+
+
+def sla_record_update(
+    *, record: Any, actor: Any, at: datetime | None = None, reason: str = "record changed"
+) -> None:
+    """Re-apply the matching rule after a change of priority, service, organisation,
+    category or group: a clock whose target changes is recomputed from its history; a
+    clock no target applies to any more is cancelled; a newly matching target starts a
+    clock now (unless the record is already past that metric)."""
+    at = at or timezone.now()
+    facts = record.sla_facts()
+    specs = _Specs()
+    matched = target_match(record=record, facts=facts)
+    live = {(c.kind, c.metric): c for c in _live_clocks(record)}
+    for key, clock in live.items():
+        if key not in matched:
+            _clock_cancel(clock, at, actor, specs, "no target applies any more")
+            continue
+        candidate, match_reason = matched[key]
+        changed = _facts_apply(clock, facts)
+        if candidate.target_id != clock.target_id:
+            _clock_recompute(clock, at, actor, specs, reason, candidate, match_reason)
+        elif changed:
+            clock.save(update_fields=[*changed, "updated_at"])
+    content_type = ContentType.objects.get_for_model(record)
+    stopped = set(
+        Clock.objects.filter(content_type=content_type, object_id=record.pk)
+        .exclude(state__in=LIVE_CLOCK_STATES)
+        .values_list("kind", "metric")
+    )
+    for key, (candidate, match_reason) in sorted(matched.items()):
+        if key in live or key in stopped:
+            continue
+        if candidate.metric == Metric.RESPONSE and facts.get("is_responded"):
+            continue
+        if facts.get("is_resolved"):
+            continue
+        _clock_start(record, candidate, match_reason, facts, at, actor, specs)
+    _record_due_update(record)
+
+
+def sla_record_pause(*, record: Any, reason: str, actor: Any, at: datetime | None = None) -> None:
+    """The record waits (on the customer, a vendor, a change): clocks whose target pauses
+    for that reason stop counting."""
+    at = at or timezone.now()
+    specs = _Specs()
+    clocks = _live_clocks(record)
+    pause_on = dict(
+        Target.objects.filter(pk__in=[c.target_id for c in clocks]).values_list("pk", "pause_on")
+    )
+    for clock in clocks:
+        if clock.state == ClockState.RUNNING and reason in pause_on.get(clock.target_id, []):
+            _clock_pause(clock, reason, at, actor, specs)
+    _record_due_update(record)
+
+
+def sla_record_resume(*, record: Any, actor: Any, at: datetime | None = None) -> None:
+    """The record no longer waits: paused clocks run again."""
+    at = at or timezone.now()
+    specs = _Specs()
+    for clock in _live_clocks(record):
+        if clock.state == ClockState.PAUSED:
+            _clock_resume(clock, at, actor, specs, "record resumed")
+    _record_due_update(record)
+
+
+def _stop(record: Any, metrics: tuple[str, ...], actor: Any, at: datetime, reason: str) -> None:
+    specs = _Specs()
+    record_type = record_type_of(record)
+    facts = record.sla_facts()
+    for clock in _live_clocks(record):
+        if clock.metric in metrics:
+            _facts_apply(clock, facts)
+            _clock_stop(clock, record_type, at, actor, specs, reason)
+    _record_due_update(record)
+
+
+def sla_record_respond(*, record: Any, actor: Any, at: datetime | None = None) -> None:
+    """The first response was given: response clocks stop (met or breached)."""
+    _stop(record, (Metric.RESPONSE,), actor, at or timezone.now(), "first response")
+
+
+def sla_record_resolve(*, record: Any, actor: Any, at: datetime | None = None) -> None:
+    """The record is resolved: resolution clocks stop, and response clocks still running
+    stop too (resolving is a response)."""
+    _stop(record, TIME_METRICS, actor, at or timezone.now(), "resolved")
+
+
+def sla_record_reopen(*, record: Any, actor: Any, at: datetime | None = None) -> None:
+    """A resolved record is reopened: its resolution clocks run on from where they
+    stopped (the time while resolved does not count) and leave the attainment figures
+    until they stop again."""
+    at = at or timezone.now()
+    specs = _Specs()
+    record_type = record_type_of(record)
+    content_type = ContentType.objects.get_for_model(record)
+    live = {(c.kind, c.metric) for c in _live_clocks(record)}
+    stopped = (
+        Clock.objects.select_for_update()
+        .filter(
+            content_type=content_type,
+            object_id=record.pk,
+            metric=Metric.RESOLUTION,
+            state__in=[ClockState.MET, ClockState.BREACHED],
+        )
+        .order_by("kind", "-stopped_at", "-pk")
+    )
+    seen = set()
+    for clock in stopped:
+        if clock.kind in seen or (clock.kind, clock.metric) in live:
+            continue
+        seen.add(clock.kind)
+        _rollup(clock, record_type, -1)
+        clock.state = ClockState.RUNNING
+        clock.stopped_at = None
+        clock.segment_started_at = at
+        clock.breached_at = clock.breached_at if clock.elapsed > clock.target_duration else None
+        fired = set(
+            clock.events.filter(kind__in=[ClockEventKind.WARNING, ClockEventKind.BREACHED])
+            .exclude(percent__isnull=True)
+            .values_list("percent", flat=True)
+        )
+        target = Target.objects.get(pk=clock.target_id)
+        clock.pending_percents = _percents(target.thresholds, fired)
+        _schedule(clock, specs[clock.calendar_id], at)
+        clock.version += 1
+        clock.save()
+        _event(clock, ClockEventKind.RESUMED, at, actor=actor, reason="reopened")
+    _record_due_update(record)
+
+
+def sla_record_cancel(*, record: Any, actor: Any, at: datetime | None = None) -> None:
+    """The record is cancelled: its live clocks are cancelled (not counted as met or
+    breached)."""
+    at = at or timezone.now()
+    specs = _Specs()
+    for clock in _live_clocks(record):
+        _clock_cancel(clock, at, actor, specs, "record cancelled")
+    _record_due_update(record)
+
+
+def clocks_recompute(
+    *,
+    calendar: BusinessCalendar | None = None,
+    target: Target | None = None,
+    batch: int = 500,
+) -> int:
+    """Recompute the live clocks of a calendar or target after it was edited, from their
+    histories, in batches of short transactions; returns how many."""
+    query = Q(state__in=LIVE_CLOCK_STATES)
+    if calendar is not None:
+        query &= Q(calendar=calendar)
+    if target is not None:
+        query &= Q(target=target)
+    reason = "calendar changed" if calendar is not None else "target changed"
+    done = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            clocks = list(
+                Clock.objects.select_for_update(skip_locked=True)
+                .filter(query, pk__gt=last_pk)
+                .order_by("pk")[:batch]
+            )
+            if not clocks:
+                break
+            specs = _Specs()
+            now = timezone.now()
+            for clock in clocks:
+                _clock_recompute(clock, now, None, specs, reason)
+                model = clock.content_type.model_class()
+                record = model.objects.filter(pk=clock.object_id).first()
+                if record is not None:
+                    _record_due_update(record)
+            last_pk = clocks[-1].pk
+            done += len(clocks)
+    return done
+
+
+# --- the tick ----------------------------------------------------------------------------
+
+_TICK_SQL = """
+WITH due AS (
+    SELECT id FROM sla_clock
+    WHERE state = 'running' AND due_at IS NOT NULL AND due_at <= %(now)s
+    ORDER BY due_at
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+),
+crossed AS (
+    SELECT c.id AS clock_id, c.content_type_id, c.object_id, c.target_duration,
+           t.name AS target_name, p.percent, p.moment, p.ord
+    FROM sla_clock c
+    JOIN due ON due.id = c.id
+    JOIN sla_target t ON t.id = c.target_id
+    CROSS JOIN LATERAL unnest(c.pending_percents, c.pending_moments)
+        WITH ORDINALITY AS p(percent, moment, ord)
+    WHERE p.moment <= %(now)s
+),
+counts AS (
+    SELECT clock_id, max(ord)::int AS k,
+           min(moment) FILTER (WHERE percent = 100) AS breach_moment
+    FROM crossed GROUP BY clock_id
+),
+marked AS (
+    UPDATE sla_clock c SET
+        pending_percents = c.pending_percents[counts.k + 1:],
+        pending_moments = c.pending_moments[counts.k + 1:],
+        due_at = c.pending_moments[counts.k + 1],
+        breached_at = COALESCE(c.breached_at, counts.breach_moment),
+        version = c.version + 1,
+        updated_at = %(now)s
+    FROM counts WHERE counts.clock_id = c.id
+    RETURNING c.id
+),
+events AS (
+    INSERT INTO sla_clockevent
+        (clock_id, kind, occurred_at, percent, elapsed, reason, data, handled_at)
+    SELECT clock_id, CASE WHEN percent = 100 THEN 'breached' ELSE 'warning' END, moment,
+           percent, target_duration * percent / 100.0, '',
+           jsonb_build_object('recorded_at', %(now)s::timestamptz), NULL
+    FROM crossed
+    ON CONFLICT DO NOTHING
+    RETURNING id, clock_id, kind, percent, occurred_at
+),
+ticket_events AS (
+    INSERT INTO core_ticketevent (content_type_id, object_id, event_type, actor_id,
+                                  occurred_at, data)
+    SELECT c.content_type_id, c.object_id,
+           CASE e.kind WHEN 'breached' THEN 'sla_breached' ELSE 'sla_warning' END,
+           NULL, %(now)s,
+           jsonb_build_object('clock', e.clock_id, 'clock_event', e.id, 'target', c.target_name,
+                              'percent', e.percent, 'reached_at', e.occurred_at)
+    FROM events e JOIN crossed c ON c.clock_id = e.clock_id AND c.percent = e.percent
+)
+SELECT (SELECT count(*) FROM marked), coalesce(array_agg(events.id ORDER BY events.id), '{}')
+FROM events
+"""
+
+
+def clock_tick(*, now: datetime | None = None, batch: int = 5000, max_batches: int = 1000) -> int:
+    """Fire the warnings and breaches that have come due; returns the clocks marked.
+
+    Set-based: one statement per batch locks due clocks (FOR UPDATE SKIP LOCKED, so ticks
+    on several workers share the work), moves their fired thresholds out of the pending
+    arrays, records one ClockEvent per threshold (unique per clock and threshold: a retry
+    or an overlapping tick cannot record it twice) and one TicketEvent each, and queues
+    one outbox message for the escalation actions of the batch. A worker killed
+    mid-batch rolls its transaction back; the clocks stay due for the next tick.
+    """
+    now = now or timezone.now()
+    marked_total = 0
+    for _ in range(max_batches):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_TICK_SQL, {"now": now, "batch": batch})
+            marked, event_ids = cursor.fetchone()
+            if event_ids:
+                outbox_enqueue(
+                    topic="sla.escalate",
+                    payload={"clock_events": event_ids},
+                    dedup_key=f"sla.escalate:{event_ids[0]}:{event_ids[-1]}:{len(event_ids)}",
+                )
+        marked_total += marked
+        if marked < batch:
+            break
+    return marked_total
+
+
+def clock_tick_interval() -> timedelta:
+    return timedelta(seconds=settings.ITSM_SLA_TICK_SECONDS)
+
+
+def clock_events_escalate(*, event_ids: list[int]) -> int:
+    """Run the escalation actions of fired warnings and breaches; returns how many events
+    were handled now. Each event is handled once: its row is locked and marked in the
+    transaction that runs its record-changing actions; notifications are idempotent by
+    their dedup key, so a delivery retried after a crash notifies nobody twice."""
+    from .escalations import escalation_notify, escalation_record_actions
+
+    handled = 0
+    for event_id in event_ids:
+        event = (
+            ClockEvent.objects.select_related("clock", "clock__target")
+            .filter(pk=event_id, handled_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            continue
+        escalation_notify(event=event)
+        with transaction.atomic():
+            locked = (
+                ClockEvent.objects.select_for_update(skip_locked=True)
+                .filter(pk=event_id, handled_at__isnull=True)
+                .first()
+            )
+            if locked is None:
+                continue
+            escalation_record_actions(event=event)
+            ClockEvent.objects.filter(pk=event_id).update(handled_at=timezone.now())
+            handled += 1
+    return handled
+
+
+def escalation_handler(message: Any) -> None:
+    """Outbox handler of topic sla.escalate."""
+    clock_events_escalate(event_ids=list(message.payload.get("clock_events", [])))
+
+
+def record_escalate_service(record: Any):
+    """The process service that raises a record's priority or reassigns it."""
+    return import_string(type(record).SLA_ESCALATE_SERVICE)

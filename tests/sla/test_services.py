@@ -1,0 +1,415 @@
+"""SLA clocks: matching, start, pause/resume, stop, reopen, retargeting, the tick and the
+escalations (issue 5), against the real database."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+
+from core.models import OutboxMessage, TicketEvent
+from incidents.choices import PendingReason
+from incidents.models import Incident
+from incidents.services import (
+    incident_assign,
+    incident_comment,
+    incident_create,
+    incident_pend,
+    incident_reject_resolution,
+    incident_resolve,
+    incident_start,
+    incident_update,
+)
+from notifications.models import Notification
+from sla import services as sla
+from sla.choices import (
+    AgreementKind,
+    ClockEventKind,
+    ClockState,
+    EscalationActionKind,
+    Metric,
+    PauseReason,
+)
+from sla.models import AttainmentRollup, Clock, ClockEvent
+from tests.factories import SupportGroupFactory, UserFactory
+from tests.incidents.factories import IncidentFactory
+from tests.sla.factories import (
+    AgreementFactory,
+    BusinessCalendarFactory,
+    EscalationActionFactory,
+    TargetFactory,
+    office_hours_calendar,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+H = dt.timedelta(hours=1)
+
+
+def berlin(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=BERLIN)
+
+
+def clocks_of(record) -> list[Clock]:
+    return list(
+        Clock.objects.filter(
+            content_type=ContentType.objects.get_for_model(record), object_id=record.pk
+        ).order_by("kind", "-metric", "pk")
+    )
+
+
+@pytest.fixture
+def sla_24x7(db):
+    """An SLA: response in 1 h and resolution in 4 h for priority 3, around the clock;
+    resolution in 1 h for priority 1."""
+    agreement = AgreementFactory(name="Gold")
+    calendar = BusinessCalendarFactory(name="Around the clock")
+    return {
+        "agreement": agreement,
+        "response": TargetFactory(
+            agreement=agreement,
+            name="Response P3",
+            metric=Metric.RESPONSE,
+            priorities=[3],
+            duration=H,
+            calendar=calendar,
+        ),
+        "resolution": TargetFactory(
+            agreement=agreement,
+            name="Resolution P3",
+            priorities=[3],
+            duration=4 * H,
+            calendar=calendar,
+            pause_on=[PauseReason.CUSTOMER],
+        ),
+        "resolution_p1": TargetFactory(
+            agreement=agreement,
+            name="Resolution P1",
+            priorities=[1],
+            duration=H,
+            calendar=calendar,
+            pause_on=[PauseReason.CUSTOMER],
+        ),
+    }
+
+
+def test_matching_picks_the_most_specific_then_shortest_then_oldest(db):
+    agreement = AgreementFactory()
+    group = SupportGroupFactory()
+    broad = TargetFactory(agreement=agreement, name="Any", duration=2 * H)
+    by_priority = TargetFactory(agreement=agreement, name="P3", priorities=[3], duration=8 * H)
+    shorter_twin = TargetFactory(
+        agreement=agreement, name="P3 short", priorities=[3], duration=6 * H
+    )
+    TargetFactory(agreement=agreement, name="P3 same", priorities=[3], duration=6 * H)
+    TargetFactory(agreement=agreement, name="P1", priorities=[1], duration=H)
+    ola = AgreementFactory(kind=AgreementKind.OLA, support_groups=[group])
+    ola_target = TargetFactory(agreement=ola, name="Group", duration=3 * H)
+    incident = IncidentFactory(priority=3, assignment_group=group)
+
+    matched = sla.target_match(record=incident)
+
+    winner, reason = matched[(AgreementKind.SLA, Metric.RESOLUTION)]
+    assert winner.target_id == shorter_twin.pk
+    assert reason["candidates"][:2] == [shorter_twin.pk, shorter_twin.pk + 1]
+    assert set(reason["candidates"]) == {
+        broad.pk,
+        by_priority.pk,
+        shorter_twin.pk,
+        shorter_twin.pk + 1,
+    }
+    assert reason["conditions"] == ["priority"]
+    assert reason["rule"] == sla.MATCH_RULE
+    assert matched[(AgreementKind.OLA, Metric.RESOLUTION)][0].target_id == ola_target.pk
+    # An OLA of another group does not apply.
+    incident.assignment_group = SupportGroupFactory()
+    assert (AgreementKind.OLA, Metric.RESOLUTION) not in sla.target_match(record=incident)
+
+
+def test_inactive_or_expired_agreements_do_not_match(db):
+    TargetFactory(agreement=AgreementFactory(status="draft"))
+    TargetFactory(agreement=AgreementFactory(valid_to=dt.date(2021, 1, 1)))
+    TargetFactory(is_active=False)
+
+    assert sla.target_match(record=IncidentFactory(), on=dt.date(2026, 5, 1)) == {}
+
+
+def test_creating_an_incident_starts_its_clocks(sla_24x7, agent, customer_a):
+    incident = incident_create(actor=agent, caller=customer_a, title="Printer on fire")
+
+    response, resolution = clocks_of(incident)
+    assert (response.metric, response.state) == (Metric.RESPONSE, ClockState.RUNNING)
+    assert (resolution.metric, resolution.state) == (Metric.RESOLUTION, ClockState.RUNNING)
+    assert resolution.target_id == sla_24x7["resolution"].pk
+    assert resolution.deadline_at == incident.created_at + 4 * H
+    assert resolution.pending_percents == [50, 75, 90, 100]
+    assert resolution.pending_moments == [
+        incident.created_at + 2 * H,
+        incident.created_at + 3 * H,
+        incident.created_at + dt.timedelta(minutes=216),
+        incident.created_at + 4 * H,
+    ]
+    assert resolution.due_at == incident.created_at + 2 * H
+    incident.refresh_from_db()
+    assert incident.sla_due_at == incident.created_at + H
+    assert list(resolution.events.values_list("kind", flat=True)) == [ClockEventKind.STARTED]
+
+
+def test_office_hours_deadline_skips_the_night_and_the_weekend(db):
+    calendar = office_hours_calendar()
+    TargetFactory(duration=3 * H, calendar=calendar)
+    incident = IncidentFactory()
+
+    sla.sla_record_start(record=incident, actor=None, at=berlin(2027, 3, 5, 16, 30))  # Friday
+
+    (clock,) = clocks_of(incident)
+    # 16:30-18:00 Friday (1.5 h), then Monday 09:00-10:30.
+    assert clock.deadline_at == berlin(2027, 3, 8, 10, 30)
+
+
+def test_pause_never_counts_and_resume_moves_the_deadline(db):
+    calendar = office_hours_calendar()
+    TargetFactory(duration=4 * H, calendar=calendar, pause_on=[PauseReason.CUSTOMER])
+    incident = IncidentFactory()
+    start = berlin(2027, 3, 9, 9, 0)  # Tuesday
+    sla.sla_record_start(record=incident, actor=None, at=start)
+
+    sla.sla_record_pause(
+        record=incident, reason=PauseReason.CUSTOMER, actor=None, at=berlin(2027, 3, 9, 10, 0)
+    )
+    (clock,) = clocks_of(incident)
+    assert clock.state == ClockState.PAUSED
+    assert clock.elapsed == H
+    assert (clock.due_at, clock.deadline_at, clock.pending_moments) == (None, None, [])
+
+    sla.sla_record_resume(record=incident, actor=None, at=berlin(2027, 3, 10, 9, 0))
+    clock.refresh_from_db()
+    # 1 h before the pause; 3 h left from Wednesday 09:00: 9-12.
+    assert clock.deadline_at == berlin(2027, 3, 10, 12, 0)
+    assert clock.state == ClockState.RUNNING
+
+    sla.sla_record_resolve(record=incident, actor=None, at=berlin(2027, 3, 10, 11, 0))
+    clock.refresh_from_db()
+    assert (clock.state, clock.elapsed) == (ClockState.MET, 3 * H)
+    assert list(clock.events.values_list("kind", flat=True)) == [
+        ClockEventKind.STARTED,
+        ClockEventKind.PAUSED,
+        ClockEventKind.RESUMED,
+        ClockEventKind.MET,
+    ]
+    # The history recomputes to the same figure (what an auditor does by hand).
+    elapsed, running = sla.clock_replay(clock, sla._Specs()[clock.calendar_id])
+    assert (elapsed, running) == (3 * H, None)
+
+
+def test_a_reason_the_target_does_not_pause_for_keeps_the_clock_running(db):
+    TargetFactory(pause_on=[PauseReason.CUSTOMER])
+    incident = IncidentFactory()
+    sla.sla_record_start(record=incident, actor=None, at=berlin(2027, 1, 4, 9))
+
+    sla.sla_record_pause(
+        record=incident, reason=PauseReason.VENDOR, actor=None, at=berlin(2027, 1, 4, 10)
+    )
+
+    (clock,) = clocks_of(incident)
+    assert clock.state == ClockState.RUNNING
+
+
+def test_pending_on_the_customer_pauses_and_their_reply_resumes(sla_24x7, agent, customer_a):
+    incident = incident_create(actor=agent, caller=customer_a, title="Cannot log in")
+    incident = incident_assign(actor=agent, incident=incident, group=None, assignee=agent)
+    incident = incident_start(actor=agent, incident=incident)
+    response, resolution = clocks_of(incident)
+    assert response.state == ClockState.MET
+
+    incident_pend(actor=agent, incident=incident, reason=PendingReason.AWAITING_CUSTOMER)
+    resolution.refresh_from_db()
+    assert resolution.state == ClockState.PAUSED
+    incident.refresh_from_db()
+    assert incident.sla_due_at is None
+
+    incident_comment(actor=customer_a, incident=incident, body="Here is the screenshot.")
+    resolution.refresh_from_db()
+    assert resolution.state == ClockState.RUNNING
+    incident.refresh_from_db()
+    assert incident.sla_due_at == resolution.deadline_at
+
+
+def test_priority_change_mid_flight_recomputes_from_history(sla_24x7, agent, customer_a):
+    incident = incident_create(actor=agent, caller=customer_a, title="Slow VPN")
+    (response, resolution) = clocks_of(incident)
+    assert resolution.target_id == sla_24x7["resolution"].pk
+
+    # Impact and urgency high -> priority 1: the 1 h target applies, same start.
+    incident = incident_update(actor=agent, incident=incident, impact=1, urgency=1)
+
+    assert incident.priority == 1
+    resolution.refresh_from_db()
+    assert resolution.target_id == sla_24x7["resolution_p1"].pk
+    assert resolution.started_at == incident.created_at
+    assert resolution.deadline_at == incident.created_at + H
+    event = resolution.events.get(kind=ClockEventKind.RECOMPUTED)
+    assert event.data["before"]["target"] == sla_24x7["resolution"].pk
+    assert event.data["after"]["target"] == sla_24x7["resolution_p1"].pk
+    # No response target for priority 1: that clock is cancelled.
+    response.refresh_from_db()
+    assert response.state == ClockState.CANCELLED
+
+
+def test_retargeting_after_the_new_deadline_passed_breaches_at_the_next_tick(db):
+    calendar = BusinessCalendarFactory()
+    slow = TargetFactory(priorities=[3], duration=8 * H, calendar=calendar)
+    fast = TargetFactory(agreement=slow.agreement, priorities=[1], duration=H, calendar=calendar)
+    incident = IncidentFactory(priority=3)
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+
+    incident.priority = 1
+    Incident.objects.filter(pk=incident.pk).update(priority=1)
+    sla.sla_record_update(record=incident, actor=None, at=start + 3 * H)
+
+    (clock,) = clocks_of(incident)
+    assert clock.target_id == fast.pk
+    assert clock.due_at == start + 3 * H
+    assert sla.clock_tick(now=start + 3 * H) == 1
+    clock.refresh_from_db()
+    assert clock.breached_at == start + 3 * H
+    assert sorted(
+        clock.events.filter(kind__in=["warning", "breached"]).values_list("percent", flat=True)
+    ) == [50, 75, 90, 100]
+
+
+def test_resolve_counts_in_the_rollup_and_reopen_takes_it_back(sla_24x7, agent, customer_a):
+    incident = incident_create(actor=agent, caller=customer_a, title="Mail down")
+    incident = incident_resolve(actor=agent, incident=incident, code="solved_workaround", notes="x")
+
+    (response, resolution) = clocks_of(incident)
+    assert resolution.state == ClockState.MET
+    row = AttainmentRollup.objects.get(target=sla_24x7["resolution"])
+    assert (row.met, row.breached, row.organisation_id, row.priority) == (
+        1,
+        0,
+        customer_a.organisation_id,
+        3,
+    )
+
+    incident_reject_resolution(actor=customer_a, incident=incident, reason="Still down")
+
+    resolution.refresh_from_db()
+    assert resolution.state == ClockState.RUNNING
+    assert resolution.stopped_at is None
+    row.refresh_from_db()
+    assert (row.met, row.breached) == (0, 0)
+    assert resolution.events.filter(kind=ClockEventKind.RESUMED, reason="reopened").count() == 1
+
+
+def test_stopping_after_the_deadline_is_a_breach_even_before_the_tick(db):
+    TargetFactory(duration=H)
+    incident = IncidentFactory()
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+
+    sla.sla_record_resolve(record=incident, actor=None, at=start + 2 * H)
+
+    (clock,) = clocks_of(incident)
+    assert (clock.state, clock.breached_at, clock.elapsed) == (
+        ClockState.BREACHED,
+        start + H,
+        2 * H,
+    )
+    assert clock.events.last().kind == ClockEventKind.MISSED
+    assert AttainmentRollup.objects.get().breached == 1
+
+
+def test_tick_fires_each_threshold_once_with_events_and_one_outbox_message(db):
+    TargetFactory(duration=4 * H)
+    incident = IncidentFactory()
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+
+    assert sla.clock_tick(now=start + H) == 0
+    assert sla.clock_tick(now=start + 3 * H) == 1
+    assert sla.clock_tick(now=start + 3 * H) == 0
+
+    (clock,) = clocks_of(incident)
+    assert clock.pending_percents == [90, 100]
+    assert clock.due_at == start + dt.timedelta(minutes=216)
+    warnings = list(clock.events.filter(kind=ClockEventKind.WARNING).order_by("percent"))
+    assert [(e.percent, e.occurred_at, e.elapsed) for e in warnings] == [
+        (50, start + 2 * H, 2 * H),
+        (75, start + 3 * H, 3 * H),
+    ]
+    ticket_events = TicketEvent.objects.filter(object_id=incident.pk, event_type="sla_warning")
+    assert sorted(e.data["percent"] for e in ticket_events) == [50, 75]
+    message = OutboxMessage.objects.get(topic="sla.escalate")
+    assert sorted(message.payload["clock_events"]) == [e.pk for e in warnings]
+
+    assert sla.clock_tick(now=start + 5 * H) == 1
+    clock.refresh_from_db()
+    assert (clock.breached_at, clock.due_at, clock.pending_percents) == (start + 4 * H, None, [])
+    assert clock.state == ClockState.RUNNING
+    assert TicketEvent.objects.filter(object_id=incident.pk, event_type="sla_breached").count() == 1
+
+
+def test_tick_with_nothing_due_touches_nothing(db):
+    TargetFactory(duration=4 * H)
+    sla.sla_record_start(record=IncidentFactory(), actor=None, at=berlin(2027, 2, 1, 8))
+
+    assert sla.clock_tick(now=berlin(2027, 2, 1, 8, 30)) == 0
+    assert ClockEvent.objects.exclude(kind=ClockEventKind.STARTED).count() == 0
+    assert not OutboxMessage.objects.filter(topic="sla.escalate").exists()
+
+
+def test_escalations_notify_raise_priority_and_reassign_once(db, agent, manager):
+    group = SupportGroupFactory(manager=manager)
+    group.members.add(agent)
+    escalation_group = SupportGroupFactory(name="Second line")
+    watcher = UserFactory(username="duty-manager", roles=["agent"])
+    target = TargetFactory(duration=4 * H, thresholds=[75])
+    EscalationActionFactory(
+        target=target, at_percent=75, action=EscalationActionKind.NOTIFY_ASSIGNEE
+    )
+    EscalationActionFactory(
+        target=target, at_percent=100, action=EscalationActionKind.NOTIFY_GROUP_MANAGER
+    )
+    EscalationActionFactory(
+        target=target, at_percent=100, action=EscalationActionKind.NOTIFY_USERS, users=[watcher]
+    )
+    EscalationActionFactory(
+        target=target, at_percent=100, action=EscalationActionKind.RAISE_PRIORITY, priority=1
+    )
+    EscalationActionFactory(
+        target=target,
+        at_percent=100,
+        action=EscalationActionKind.REASSIGN_GROUP,
+        group=escalation_group,
+    )
+    incident = IncidentFactory(
+        priority=3, status="in_progress", assignment_group=group, assignee=agent
+    )
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+    sla.clock_tick(now=start + 5 * H)
+    event_ids = list(
+        ClockEvent.objects.filter(kind__in=["warning", "breached"]).values_list("pk", flat=True)
+    )
+
+    assert sla.clock_events_escalate(event_ids=event_ids) == 2
+    assert sla.clock_events_escalate(event_ids=event_ids) == 0
+
+    assert sorted(Notification.objects.values_list("topic", "recipient__username")) == [
+        ("sla.breached", "duty-manager"),
+        ("sla.breached", manager.username),
+        ("sla.warning", agent.username),
+    ]
+    incident.refresh_from_db()
+    assert (incident.priority, incident.assignment_group_id, incident.assignee_id) == (
+        1,
+        escalation_group.pk,
+        None,
+    )
+    assert (
+        TicketEvent.objects.filter(
+            object_id=incident.pk, event_type="field_changed", data__field="priority"
+        ).count()
+        == 1
+    )
