@@ -35,6 +35,7 @@ Every loop is bounded by a count (and the worker by --late-timeout seconds).
 import argparse
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -161,22 +162,31 @@ def _drain() -> "object":
 
 
 def idle_section(size: int, now, runs: int) -> dict:
+    """The tick with nothing due at `now` (right after a drain at `now`)."""
     from sla.services import _TICK_SQL, clock_tick
 
     params = {"now": now, "batch": 5000}
-    due_text, due_plan = _server_summary(_DUE_SQL, params, runs)
-    tick_text, _plan = _server_summary(_TICK_SQL, params, runs)
-    probe_text, _plan = _server_summary(_PROBE_SQL, {"now": now}, runs)
-    prepared_text = _prepared_summary(_TICK_SQL, now, runs)
+    # Right after the drain the due index still holds the entries of the clocks it marked
+    # (their old row versions, due in the past); a bitmap scan visits each one's heap row.
+    first_text, first_plan = _server_summary(_DUE_SQL, params, 1)
     wall = timed(lambda: clock_tick(now=now), runs)
-    print(f"  idle tick, due selection (server): {due_text}")
+    due_text, _plan = _server_summary(_DUE_SQL, params, runs)
+    tick_text, _plan = _server_summary(_TICK_SQL, params, runs)
+    probe_text, probe_plan = _server_summary(_PROBE_SQL, {"now": now}, runs)
+    prepared_text = _prepared_summary(_TICK_SQL, now, runs)
+    print(f"  first look after the drain, due selection (server, 1 run): {first_text}")
+    print(_indent(first_plan))
+    print(f"  idle tick, clock_tick() wall time: {summary(wall)}")
     print(f"  idle tick, probe 'is anything due?' (server): {probe_text}")
+    print(f"  idle tick, due selection (server): {due_text}")
     print(f"  idle tick, whole statement (server): {tick_text}")
     print(f"  idle tick, whole statement prepared, as a worker runs it (server): {prepared_text}")
-    print(f"  idle tick, clock_tick() wall time: {summary(wall)}")
-    plan = "\n".join("    " + line for line in due_plan.splitlines())
-    print(f"  plan of the due selection:\n{plan}")
+    print("  plan of the probe:\n" + _indent(probe_plan))
     return {"due": due_text, "tick": tick_text, "wall": statistics.median(wall)}
+
+
+def _indent(plan: str) -> str:
+    return "\n".join("    " + line for line in plan.splitlines())
 
 
 def mark_section(size: int, dues: list[int]) -> list[tuple[int, float]]:
@@ -273,7 +283,9 @@ def lateness_section(args) -> None:
         "-n", f"bench-sla-{os.getpid()}@%h",
     ]  # fmt: skip
     with log.open("w") as output:
-        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+        worker = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=output, start_new_session=True
+        )
         try:
             deadline = time.time() + window + args.late_timeout
             fired = 0
@@ -288,8 +300,14 @@ def lateness_section(args) -> None:
                 if fired >= len(ids) or worker.poll() is not None:
                     break
         finally:
+            # Warm shutdown waits for the escalations in progress; then the worker's own
+            # process group (its pool and beat) is stopped.
             worker.terminate()
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=20)
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -302,6 +320,23 @@ def lateness_section(args) -> None:
             [ids],
         )
         rows = [row for row in cursor.fetchall() if first_percent.get(row[0]) == row[1]]
+        # The ticks that recorded something while the worker ran, and the gaps between them.
+        cursor.execute(
+            """
+            SELECT DISTINCT (data->>'recorded_at')::timestamptz AS at FROM sla_clockevent
+            WHERE kind IN ('warning', 'breached') AND occurred_at >= %s - interval '1 hour'
+              AND (data->>'recorded_at')::timestamptz >= %s
+            ORDER BY at
+            """,
+            [start, start - timedelta(seconds=5)],
+        )
+        ticks = [row[0] for row in cursor.fetchall()]
+    gaps = [(b - a).total_seconds() for a, b in zip(ticks, ticks[1:], strict=False)]
+    if gaps:
+        print(
+            f"  lateness: {len(ticks)} ticks recorded events; gap between them p50 "
+            f"{statistics.median(gaps):.1f} s, max {max(gaps):.1f} s"
+        )
     late = sorted(float(row[2]) for row in rows)
     handled = sorted(float(row[3]) for row in rows if row[3] is not None)
     if not late:

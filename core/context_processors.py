@@ -29,6 +29,8 @@ class NavEntry:
     # Dotted path of a function(request) -> int | None giving a count badge (the process
     # app owns it and keeps it cheap, e.g. cached); imported at call time.
     badge: str | None = None
+    # More URL names whose paths belong to this entry (it lights up there too).
+    also: tuple[str, ...] = ()
 
 
 # One entry per process (ISO/IEC 20000-1 clause 8), grouped as the service desk sees them.
@@ -97,6 +99,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "stopwatch",
         ("sla:agreement_list", "sla:sla_list"),
         section=_("Services"),
+        also=("sla:calendar_list",),
     ),
     NavEntry(
         "reports",
@@ -117,6 +120,10 @@ NAVIGATION: tuple[NavEntry, ...] = (
 )
 
 
+def _first_url_of(url_name: str) -> str | None:
+    return _first_url((url_name,))
+
+
 def _first_url(url_names: tuple[str, ...]) -> str | None:
     for name in url_names:
         try:
@@ -130,12 +137,12 @@ def _active_key(request, items: list[dict]) -> str | None:
     """The entry whose URL is the longest prefix of the current path ("/" only exactly)."""
     best, best_len = None, 0
     for item in items:
-        url = item["url"]
-        if not url:
+        if not item["url"]:
             continue
-        matches = request.path == url if url == "/" else request.path.startswith(url)
-        if matches and len(url) > best_len:
-            best, best_len = item["key"], len(url)
+        for url in (item["url"], *item["also"]):
+            matches = request.path == url if url == "/" else request.path.startswith(url)
+            if matches and len(url) > best_len:
+                best, best_len = item["key"], len(url)
     return best
 
 
@@ -156,6 +163,7 @@ def navigation(request) -> dict:
             "url": _first_url(entry.url_names),
             "section": entry.section,
             "badge": entry.badge,
+            "also": [url for url in map(_first_url_of, entry.also) if url],
         }
         for entry in NAVIGATION
         if entry.permission is None or user.has_perm(entry.permission)
@@ -165,6 +173,7 @@ def navigation(request) -> dict:
     for item in items:
         item["is_active"] = item["key"] == active
         badge = item.pop("badge")
+        item.pop("also")
         # A callable: the template calls it only where the navigation is drawn, so HTMX
         # fragments never pay for the count.
         item["count"] = partial(import_string(badge), request) if badge and item["url"] else None

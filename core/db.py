@@ -11,9 +11,8 @@ prepared too.
 """
 
 import json
-from contextlib import contextmanager
 
-from django.db import connections, transaction
+from django.db import transaction
 from pghistory import config as pghistory_config
 from pghistory import runtime as pghistory_runtime
 
@@ -66,23 +65,3 @@ def history_context_inject(execute, sql, params, many, context):
 def history_context_install() -> None:
     """Make pghistory.context use history_context_inject (called from CoreConfig.ready)."""
     pghistory_runtime._inject_history_context = history_context_inject
-
-
-@contextmanager
-def join_order_as_written(using: str = "default"):
-    """Run the queries of the block with the joins in the order Django wrote them.
-
-    For a list read of one table joined to the rows it points at (select_related), the
-    order as written (the table first, then each joined row by primary key) is the plan
-    PostgreSQL picks anyway, but searching the join orders took it 15-70 ms of planning for
-    the seven tables of the incident list, against 2-10 ms of execution; with
-    join_collapse_limit = 1 it plans in about 2 ms. SET LOCAL needs a transaction: the
-    block runs in one (a savepoint inside an outer one).
-    """
-    connection = connections[using]
-    nested = connection.in_atomic_block
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL join_collapse_limit = 1")
-        yield
-        if nested:  # SET LOCAL outlives a savepoint: give the outer transaction its default
-            cursor.execute("SET LOCAL join_collapse_limit TO DEFAULT")

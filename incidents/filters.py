@@ -1,8 +1,7 @@
 """FilterSet of incident lists, shared by the agent queue pages and the API (STYLE.md §3)."""
 
 import django_filters
-from django.contrib.postgres.fields import ArrayField
-from django.db.models import Func, Q, TextField
+from django.db.models import BooleanField, F, Func
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation, SupportGroup, User
@@ -13,13 +12,42 @@ from .models import Category, Incident
 from .querysets import open_q
 
 
-class TitleBigrams(Func):
-    """itsm_bigrams(UPPER(title::text)): the expression of the incident_title_bigram index
-    (migration 0004)."""
+class TitleContains(Func):
+    """`title__icontains=value` with the pattern written into the SQL as a literal, and for
+    two characters also `itsm_bigrams(UPPER(title)) @> ARRAY[value]`.
 
-    function = "itsm_bigrams"
-    template = "%(function)s(UPPER(%(expressions)s::text))"
-    output_field = ArrayField(TextField())
+    Statements are prepared server-side (ITSM_DB_PREPARE_THRESHOLD): with the pattern as a
+    parameter, PostgreSQL soon switches to a generic plan that cannot know how common the
+    term is, e.g. a backward scan of 1M rows for a term that matches none, or a bitmap of
+    every match for a common one. A literal makes each term its own statement with its
+    own plan. Two characters have no trigram (most Chinese words): the bigram index of
+    migration 0004 narrows the rows there, the LIKE keeps the meaning of icontains.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, value: str):
+        super().__init__(F("title"))
+        self.value = value
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        pattern = f"%{connection.ops.prep_for_like_query(self.value)}%"
+        sql = f"UPPER({column}::text) LIKE UPPER({_literal(pattern)})"
+        if len(self.value) == 2:
+            sql = (
+                f"itsm_bigrams(UPPER({column}::text)) @> ARRAY[UPPER({_literal(self.value)})] "
+                f"AND {sql}"
+            )
+        return sql, params
+
+
+def _literal(text: str) -> str:
+    """A PostgreSQL string literal (standard_conforming_strings: only ' is special), with
+    % doubled for the driver's placeholder syntax."""
+    if "\x00" in text:
+        raise ValueError("NUL in a search term")
+    return "'" + text.replace("'", "''").replace("%", "%%") + "'"
 
 
 class IncidentFilterSet(django_filters.FilterSet):
@@ -82,13 +110,7 @@ class IncidentFilterSet(django_filters.FilterSet):
             return queryset
         if value.upper().startswith("INC") and value[3:].isdigit():
             return queryset.filter(number=value.upper())
-        if len(value) == 2:
-            # No trigram in two characters (most Chinese words): the bigram index narrows
-            # the rows, the LIKE keeps the meaning of icontains.
-            queryset = queryset.alias(title_bigrams=TitleBigrams("title")).filter(
-                title_bigrams__contains=[value.upper()]
-            )
-        return queryset.filter(Q(title__icontains=value))
+        return queryset.filter(TitleContains(value))
 
     def filter_is_open(self, queryset, name, value):
         if value is None:

@@ -30,7 +30,6 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import Organisation, SupportGroup, User
 from config_items.selectors import ci_affected_services
 from core.choices import CommentVisibility, Priority
-from core.db import join_order_as_written
 from core.exceptions import DomainError
 from core.models import SavedFilter
 from core.permissions import WORKSPACE_PERMISSION, PermissionRequiredMixin
@@ -389,14 +388,13 @@ class IncidentListView(IncidentPermissionMixin, TemplateView):
         filterset = IncidentFilterSet(_filter_params(params), queryset=queryset)
         queryset = filterset.qs if filterset.is_valid() else Incident.objects.none()
         count = queryset.order_by()[: COUNT_CAP + 1].count()
-        with join_order_as_written():  # seven tables joined by primary key
-            page = keyset_page(
-                queryset,
-                keys=SORTS[sort],
-                size=size,
-                after=self.request.GET.get("after", ""),
-                before=self.request.GET.get("before", ""),
-            )
+        page = keyset_page(
+            queryset,
+            keys=SORTS[sort],
+            size=size,
+            after=self.request.GET.get("after", ""),
+            before=self.request.GET.get("before", ""),
+        )
         counts = queue_counts(user, group_ids)
         base = params.copy()
         for key in ("queue",):

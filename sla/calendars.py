@@ -21,6 +21,7 @@ import chinese_calendar
 import holidays
 import pghistory
 import structlog
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -37,9 +38,25 @@ logger = structlog.get_logger("itsm.sla")
 
 SOURCE_HOLIDAYS = "holidays"
 SOURCE_CHINESE_CALENDAR = "chinese-calendar"
+SPEC_CACHE_SECONDS = 3600
 
 # date -> (kind, name, source)
 ImportedDays = dict[date, tuple[str, str, str]]
+
+
+def calendar_spec_get(*, calendar_id: int, version: int | None = None) -> CalendarSpec:
+    """The spec of a calendar from the shared cache, keyed by its version (every edit
+    bumps it, so a cached spec is never stale); loaded from the database on a miss."""
+    if version is None:
+        version = (
+            BusinessCalendar.objects.filter(pk=calendar_id).values_list("version", flat=True).get()
+        )
+    key = f"sla:calendar-spec:{calendar_id}:{version}"
+    spec = cache.get(key)
+    if spec is None:
+        spec = calendar_spec_load(BusinessCalendar.objects.get(pk=calendar_id))
+        cache.set(key, spec, SPEC_CACHE_SECONDS)
+    return spec
 
 
 def calendar_spec_load(calendar: BusinessCalendar) -> CalendarSpec:

@@ -505,7 +505,7 @@ def clock_level(*, clock: Clock, percent: float, thresholds: list[int]) -> str:
 def record_clocks(*, record, now: dt.datetime | None = None) -> list[dict]:
     """Every SLA clock of a record with its business time used and left, the threshold
     colour, the calendar, why its target applies and its history (for the auditor)."""
-    from .calendars import calendar_spec_load
+    from .calendars import calendar_spec_get
     from .services import clock_elapsed
 
     now = now or dt.datetime.now(dt.UTC)
@@ -521,7 +521,9 @@ def record_clocks(*, record, now: dt.datetime | None = None) -> list[dict]:
     rows = []
     for clock in clocks:
         if clock.calendar_id not in specs:
-            specs[clock.calendar_id] = calendar_spec_load(clock.calendar)
+            specs[clock.calendar_id] = calendar_spec_get(
+                calendar_id=clock.calendar_id, version=clock.calendar.version
+            )
         elapsed = clock_elapsed(clock, specs[clock.calendar_id], now)
         duration = clock.target_duration
         percent = elapsed / duration * 100 if duration else 0.0

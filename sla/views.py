@@ -1041,11 +1041,11 @@ def _weekly_hours(calendar) -> list[dict]:
     ]
 
 
-def _hours_summary(calendar) -> str:
-    """The weekly hours in one line, runs of days with equal hours joined: Mon–Fri
-    09:00–12:00, 13:30–18:00."""
+def _hours_runs(calendar) -> list[str]:
+    """The weekly hours as runs of days with equal hours: ["Mon–Fri 09:00–12:00,
+    13:30–18:00", "Sat 10:00–14:00"]; one line for a 24x7 calendar or one without hours."""
     if calendar.is_24x7:
-        return _("24 hours, 7 days a week")
+        return [_("24 hours, 7 days a week")]
     runs: list[list] = []
     for row in _weekly_hours(calendar):
         if not row["intervals"]:
@@ -1055,13 +1055,18 @@ def _hours_summary(calendar) -> str:
         else:
             runs.append([row["weekday"], row["weekday"], row["intervals"]])
     if not runs:
-        return _("No working hours")
+        return [_("No working hours")]
     short = dict(zip(Weekday.values, _WEEKDAY_SHORT, strict=True))
-    parts = []
+    lines = []
     for first, last, intervals in runs:
         days = short[first] if first == last else f"{short[first]}–{short[last]}"
-        parts.append(f"{days} {', '.join(intervals)}")
-    return "; ".join(parts)
+        lines.append(f"{days} {', '.join(intervals)}")
+    return lines
+
+
+def _hours_summary(calendar) -> str:
+    """The weekly hours in one line: Mon–Fri 09:00–12:00, 13:30–18:00; Sat 10:00–14:00."""
+    return "; ".join(_hours_runs(calendar))
 
 
 def _chosen_year(request) -> int:
@@ -1085,7 +1090,7 @@ class CalendarListView(CalendarBrowseMixin, TemplateView):
         year = timezone.localdate().year
         calendars = list(selectors.calendar_list(year=year))
         for calendar in calendars:
-            calendar.hours_summary = _hours_summary(calendar)
+            calendar.hours_runs = _hours_runs(calendar)
         context.update(
             calendars=calendars,
             year=year,

@@ -26,7 +26,6 @@ from rest_framework.response import Response
 from accounts.authentication import ApiTokenAuthentication
 from core.api.permissions import ActionPermissions, ModelPermissions
 from core.api.serializers import ErrorSerializer
-from core.db import join_order_as_written
 from core.exceptions import DomainError
 from core.selectors import attachment_list, comment_list, ticket_timeline
 from core.services import attachment_add
@@ -171,11 +170,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             .select_related("subcategory", "parent", "major_incident_manager", "created_by")
             .prefetch_related("watchers", "configuration_items")
         )
-
-    def paginate_queryset(self, queryset):
-        # Eleven tables joined by primary key: see core.db.join_order_as_written.
-        with join_order_as_written():
-            return super().paginate_queryset(queryset)
 
     def get_object(self) -> Incident:
         try:

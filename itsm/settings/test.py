@@ -6,7 +6,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 
 from .base import *  # noqa: E402, F403
-from .base import REST_FRAMEWORK  # noqa: E402
+from .base import CACHES, REST_FRAMEWORK  # noqa: E402
 
 # The suite talks plain HTTP to its own live server.
 SECURE_SSL_REDIRECT = False
@@ -33,3 +33,7 @@ AXES_ENABLED = True
 
 # A concrete ticket type for the shared-core tests; never installed outside tests.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.ticketdemo"]  # noqa: F405
+
+# Each test process keys its cache apart: pytest-xdist workers share one Redis but have
+# databases of their own, where the same primary key names different rows.
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"itsm-test-{os.getpid()}"}}

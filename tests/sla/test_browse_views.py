@@ -302,6 +302,12 @@ def test_edit_in_admin_is_offered_to_administrators_only(
     assert admin_url in pages["admin"]
     target = standard.targets.get(name="P3 resolution")
     assert reverse("admin:sla_target_change", args=[target.pk]) in pages["admin"]
+    calendar_admin_url = reverse("admin:sla_businesscalendar_change", args=[target.calendar_id])
+    calendar_page = client.get(reverse("sla:calendar_detail", args=[target.calendar_id]))
+    assert calendar_admin_url in calendar_page.content.decode()
+    client.force_login(manager)
+    calendar_page = client.get(reverse("sla:calendar_detail", args=[target.calendar_id]))
+    assert calendar_admin_url not in calendar_page.content.decode()
 
 
 def test_unknown_agreement_is_404(client, agent):
@@ -356,7 +362,7 @@ def test_calendar_list_shows_hours_and_this_years_days(client, agent):
     rows = {c.name: c for c in response.context["calendars"]}
     berlin = rows["Berlin office"]
     assert (berlin.holiday_count, berlin.working_day_count, berlin.target_count) == (2, 1, 2)
-    assert berlin.hours_summary == "Mon–Fri 09:00–12:00, 13:00–18:00"
+    assert berlin.hours_runs == ["Mon–Fri 09:00–12:00, 13:00–18:00"]
     assert reverse("sla:calendar_detail", args=[office.pk]) in response.content.decode()
 
 

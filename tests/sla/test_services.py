@@ -22,6 +22,7 @@ from incidents.services import (
 )
 from notifications.models import Notification
 from sla import services as sla
+from sla.calendars import calendar_changed
 from sla.choices import (
     AgreementKind,
     ClockEventKind,
@@ -413,3 +414,46 @@ def test_escalations_notify_raise_priority_and_reassign_once(db, agent, manager)
         ).count()
         == 1
     )
+
+
+def test_a_holiday_added_to_the_calendar_moves_running_deadlines(db):
+    calendar = office_hours_calendar()
+    TargetFactory(duration=4 * H, calendar=calendar)
+    incident = IncidentFactory()
+    sla.sla_record_start(record=incident, actor=None, at=berlin(2027, 3, 9, 16, 0))  # Tuesday
+    (clock,) = clocks_of(incident)
+    # 16-18 Tuesday, then 9-11 Wednesday.
+    assert clock.deadline_at == berlin(2027, 3, 10, 11, 0)
+
+    calendar.days.create(date=dt.date(2027, 3, 10), kind="holiday", name="Company day")
+    calendar_changed(calendar=calendar)  # what the admin and the API do after an edit
+    assert sla.clocks_recompute(calendar=calendar, now=berlin(2027, 3, 9, 17, 0)) == 1
+
+    clock.refresh_from_db()
+    assert clock.deadline_at == berlin(2027, 3, 11, 11, 0)
+    event = clock.events.get(kind=ClockEventKind.RECOMPUTED)
+    assert event.reason == "calendar changed"
+    before = dt.datetime.fromisoformat(event.data["before"]["deadline_at"])
+    assert before == berlin(2027, 3, 10, 11, 0)
+    incident.refresh_from_db()
+    assert incident.sla_due_at == berlin(2027, 3, 11, 11, 0)
+
+
+def test_a_longer_target_withdraws_a_breach_and_keeps_the_history(db):
+    target = TargetFactory(duration=H, thresholds=[])
+    incident = IncidentFactory()
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+    sla.clock_tick(now=start + 2 * H)
+    (clock,) = clocks_of(incident)
+    assert clock.breached_at == start + H
+
+    target.duration = 8 * H
+    target.save(update_fields=["duration"])
+    sla.clocks_recompute(target=target, now=start + 2 * H)
+
+    clock.refresh_from_db()
+    assert (clock.target_duration, clock.breached_at) == (8 * H, None)
+    assert clock.events.filter(kind=ClockEventKind.BREACHED).count() == 1
+    recomputed = clock.events.get(kind=ClockEventKind.RECOMPUTED)
+    assert recomputed.data["after"]["duration"] == 8 * 3600
