@@ -275,17 +275,30 @@ def lateness_section(args) -> None:
         "ITSM_SLA_TICK_SECONDS": str(args.tick_seconds),
         "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
     }
-    command = [
-        str(Path(sys.executable).parent / "celery"), "-A", "itsm", "worker", "-B",
-        "-s", str(log.parent / "beat-schedule"), "--concurrency", str(args.concurrency),
-        "--loglevel", "WARNING",
-        "--without-heartbeat", "--without-mingle", "--without-gossip",
-        "-n", f"bench-sla-{os.getpid()}@%h",
-    ]  # fmt: skip
+    celery = str(Path(sys.executable).parent / "celery")
+    common = ["--loglevel", "WARNING", "--without-heartbeat", "--without-mingle",
+              "--without-gossip"]  # fmt: skip
+    beat = ["-B", "-s", str(log.parent / "beat-schedule")]
+    if args.tick_queue:
+        commands = [
+            [celery, "-A", "bench.sla_celery", "worker", *beat, "-Q", "sla-tick", "-c", "1",
+             *common, "-n", f"bench-sla-tick-{os.getpid()}@%h"],
+            [celery, "-A", "bench.sla_celery", "worker", "-Q", "celery", "-c", "1", *common,
+             "-n", f"bench-sla-{os.getpid()}@%h"],
+        ]  # fmt: skip
+    else:
+        commands = [
+            [celery, "-A", "itsm", "worker", *beat, "--concurrency", str(args.concurrency),
+             *common, "-n", f"bench-sla-{os.getpid()}@%h"],
+        ]  # fmt: skip
+    print("  " + " && ".join(" ".join(command[1:]) for command in commands))
     with log.open("w") as output:
-        worker = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=output, start_new_session=True
-        )
+        workers = [
+            subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=output, stderr=output, start_new_session=True
+            )
+            for command in commands
+        ]
         try:
             deadline = time.time() + window + args.late_timeout
             fired = 0
@@ -297,17 +310,19 @@ def lateness_section(args) -> None:
                     .distinct()
                     .count()
                 )
-                if fired >= len(ids) or worker.poll() is not None:
+                if fired >= len(ids) or any(w.poll() is not None for w in workers):
                     break
         finally:
-            # Warm shutdown waits for the escalations in progress; then the worker's own
+            # Warm shutdown waits for the escalations in progress; then each worker's own
             # process group (its pool and beat) is stopped.
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=20)
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait(timeout=20)
     with connection.cursor() as cursor:
         cursor.execute(
             """

@@ -150,6 +150,40 @@ def sla_demo_load() -> dict[str, int]:
         )
         gold.services.set([])
 
+    china = calendars.get("China office hours")
+    pearl = Organisation.objects.filter(code="pearl-retail").first()
+    if china and pearl:
+        shanghai, _ = Agreement.objects.update_or_create(
+            kind=AgreementKind.SLA,
+            name="Pearl Retail Shanghai support",
+            defaults={
+                "reference": "SLA-PEARL-SH",
+                "status": AgreementStatus.ACTIVE,
+                "valid_from": start,
+                "description": "Shanghai office hours, Chinese public holidays and 调休.",
+            },
+        )
+        shanghai.organisations.set([pearl])
+        for priority, response, resolution in ((3, 2 * H, 18 * H), (4, 4 * H, 36 * H)):
+            _target(
+                shanghai,
+                f"Shanghai P{priority} response",
+                Metric.RESPONSE,
+                priority,
+                response,
+                china,
+            )
+            target = _target(
+                shanghai,
+                f"Shanghai P{priority} resolution",
+                Metric.RESOLUTION,
+                priority,
+                resolution,
+                china,
+            )
+            _action(target, 75, EscalationActionKind.NOTIFY_ASSIGNEE)
+            _action(target, 100, EscalationActionKind.NOTIFY_GROUP_MANAGER)
+
     if "Service Desk" in groups:
         ola, _ = Agreement.objects.update_or_create(
             kind=AgreementKind.OLA,

@@ -646,7 +646,9 @@ class ServiceAgreementsView(ServiceSLAPermissionMixin, TemplateView):
         agreements = list(service_agreements(service=service, on=today))
         for agreement in agreements:
             for target in agreement.applicable_targets:
-                target.duration_text = _duration_text(target.duration) if target.duration else ""
+                target.duration_text = (
+                    _business_duration_text(target.duration) if target.duration else ""
+                )
         context.update(
             service=service,
             agreements=agreements,
@@ -759,10 +761,10 @@ class RecordClocksView(PermissionRequiredMixin, TemplateView):
             raise Http404
         rows = selectors.record_clocks(record=record)
         for row in rows:
-            row["elapsed_text"] = _duration_text(row["elapsed"])
-            row["remaining_text"] = _duration_text(max(row["remaining"], dt.timedelta(0)))
-            row["overdue_text"] = _duration_text(row["overdue"]) if row["overdue"] else ""
-            row["target_text"] = _duration_text(row["clock"].target_duration)
+            row["elapsed_text"] = _business_duration_text(row["elapsed"])
+            row["remaining_text"] = _business_duration_text(max(row["remaining"], dt.timedelta(0)))
+            row["overdue_text"] = _business_duration_text(row["overdue"]) if row["overdue"] else ""
+            row["target_text"] = _business_duration_text(row["clock"].target_duration)
         context.update(record=record, rows=rows)
         return context
 
@@ -809,7 +811,7 @@ def _business_duration_text(delta: dt.timedelta) -> str:
         _("%(n)s min") % {"n": minutes} if minutes else "",
         _("%(n)s s") % {"n": secs} if secs else "",
     ]
-    return " ".join(part for part in parts if part) or _("%(n)s s") % {"n": 0}
+    return " ".join([part for part in parts if part][:2]) or _("%(n)s s") % {"n": 0}
 
 
 def _is_in_force(agreement, today: dt.date) -> bool:
