@@ -203,8 +203,8 @@ def mark_section(size: int, dues: list[int]) -> list[tuple[int, float]]:
         with transaction.atomic():
             now = timezone.now()
             with connection.cursor() as cursor:
-                # D random running clocks with a threshold pending: the first one a few
-                # seconds ago (the others stay later, the arrays stay sorted).
+                # D random running clocks with a threshold pending: the first one moved
+                # just before `now` (the others stay later, the arrays stay sorted).
                 cursor.execute("SELECT setseed(0.25)")
                 cursor.execute(
                     """
@@ -248,19 +248,26 @@ def lateness_section(args) -> None:
         start = timezone.now() + timedelta(seconds=5)
         cursor.execute(
             """
-            WITH picked AS (
-                SELECT id, %s + random() * %s * interval '1 second' AS moment
-                FROM sla_clock
-                WHERE state = 'running' AND due_at IS NOT NULL AND pending_moments[1] > %s
-                ORDER BY random() LIMIT %s
-            )
+            SELECT id FROM sla_clock
+            WHERE state = 'running' AND due_at IS NOT NULL AND pending_moments[1] > %s
+            ORDER BY random() LIMIT %s
+            """,
+            [start + timedelta(seconds=window), count],
+        )
+        chosen = [row[0] for row in cursor.fetchall()]
+        # Evenly spread over the window (moments earlier than the clock's next ones, so
+        # the pending arrays stay sorted).
+        moments = [start + timedelta(seconds=window * n / len(chosen)) for n in range(len(chosen))]
+        cursor.execute(
+            """
             UPDATE sla_clock c
-            SET pending_moments[1] = picked.moment, due_at = picked.moment
-            FROM picked WHERE picked.id = c.id
+            SET pending_moments[1] = m.moment, due_at = m.moment
+            FROM unnest(%s::bigint[], %s::timestamptz[]) AS m(id, moment)
+            WHERE m.id = c.id
             RETURNING c.id, c.pending_percents[1]
             """,
-            [start, window, start + timedelta(seconds=window), count],
-        )  # fmt: skip
+            [chosen, moments],
+        )
         picked = cursor.fetchall()
     ids = [pk for pk, _percent in picked]
     first_percent = dict(picked)
@@ -305,7 +312,9 @@ def lateness_section(args) -> None:
             while time.time() < deadline:
                 time.sleep(2)
                 fired = (
-                    ClockEvent.objects.filter(clock_id__in=ids, kind__in=["warning", "breached"])
+                    ClockEvent.objects.filter(
+                        clock_id__in=ids, kind__in=["warning", "breached"], occurred_at__gte=start
+                    )
                     .values("clock_id")
                     .distinct()
                     .count()
@@ -331,8 +340,9 @@ def lateness_section(args) -> None:
                    extract(epoch FROM e.handled_at - e.occurred_at)
             FROM sla_clockevent e
             WHERE e.clock_id = ANY(%s) AND e.kind IN ('warning', 'breached')
+              AND e.occurred_at >= %s
             """,
-            [ids],
+            [ids, start],
         )
         rows = [row for row in cursor.fetchall() if first_percent.get(row[0]) == row[1]]
         # The ticks that recorded something while the worker ran, and the gaps between them.
@@ -490,6 +500,12 @@ def main() -> None:
     )
     parser.add_argument("--tick-seconds", type=float, default=5.0, help="worker's tick (5)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (prefork, 2)")
+    parser.add_argument(
+        "--tick-queue",
+        action="store_true",
+        help="lateness: the tick on its own queue and worker (bench/sla_celery.py), "
+        "the relay and escalations on another",
+    )
     parser.add_argument("--late-clocks", type=int, default=1000, help="clocks made due (1000)")
     parser.add_argument(
         "--late-window", type=int, default=60, help="seconds they come due over (60)"

@@ -57,6 +57,36 @@ def _action(target, at_percent, action, **extra) -> None:
     )
 
 
+def _agreement(kind: str, name: str, reference: str, start: dt.date, description: str, **extra):
+    agreement, _created = Agreement.objects.update_or_create(
+        kind=kind,
+        name=name,
+        defaults={
+            "reference": reference,
+            "status": AgreementStatus.ACTIVE,
+            "valid_from": start,
+            "description": description,
+            **extra,
+        },
+    )
+    return agreement
+
+
+def _response_and_resolution(agreement, prefix, priority, response, resolution, calendar):
+    """A first-response and a resolution target for one priority; returns the latter."""
+    _target(
+        agreement, f"{prefix}P{priority} response", Metric.RESPONSE, priority, response, calendar
+    )
+    return _target(
+        agreement,
+        f"{prefix}P{priority} resolution",
+        Metric.RESOLUTION,
+        priority,
+        resolution,
+        calendar,
+    )
+
+
 @transaction.atomic
 def sla_demo_load() -> dict[str, int]:
     """Agreements, targets and escalations of the demo (before the demo incidents)."""
@@ -68,74 +98,42 @@ def sla_demo_load() -> dict[str, int]:
     groups = {g.name: g for g in SupportGroup.objects.all()}
     manager = User.objects.filter(username="manager").first()
 
-    standard, _ = Agreement.objects.update_or_create(
-        kind=AgreementKind.SLA,
-        name="Standard support",
-        defaults={
-            "reference": "SLA-STD-2026",
-            "status": AgreementStatus.ACTIVE,
-            "valid_from": start,
-            "description": "Service levels every customer gets, by priority.",
-        },
+    standard = _agreement(
+        AgreementKind.SLA,
+        "Standard support",
+        "SLA-STD-2026",
+        start,
+        "Service levels every customer gets, by priority.",
     )
     for priority, response, resolution, calendar in _STANDARD:
-        _target(
-            standard,
-            f"P{priority} response",
-            Metric.RESPONSE,
-            priority,
-            response,
-            calendars[calendar],
-        )
-        target = _target(
-            standard,
-            f"P{priority} resolution",
-            Metric.RESOLUTION,
-            priority,
-            resolution,
-            calendars[calendar],
+        target = _response_and_resolution(
+            standard, "", priority, response, resolution, calendars[calendar]
         )
         _action(target, 75, EscalationActionKind.NOTIFY_ASSIGNEE)
         _action(target, 100, EscalationActionKind.NOTIFY_GROUP_MANAGER)
         if priority == 3:
             _action(target, 100, EscalationActionKind.RAISE_PRIORITY, priority=2)
-    gold, _ = Agreement.objects.update_or_create(
-        kind=AgreementKind.SLA,
-        name="Acme gold",
-        defaults={
-            "reference": "SLA-ACME-GOLD",
-            "status": AgreementStatus.ACTIVE,
-            "valid_from": start,
-            "description": "Acme's premium support: faster for priorities 1 and 2.",
-        },
+
+    gold = _agreement(
+        AgreementKind.SLA,
+        "Acme gold",
+        "SLA-ACME-GOLD",
+        start,
+        "Acme's premium support: faster for priorities 1 and 2.",
     )
     acme = Organisation.objects.filter(code="acme").first()
     if acme:
         gold.organisations.set([acme])
     for priority, response, resolution, calendar in _GOLD:
-        _target(
-            gold,
-            f"Gold P{priority} response",
-            Metric.RESPONSE,
-            priority,
-            response,
-            calendars[calendar],
+        target = _response_and_resolution(
+            gold, "Gold ", priority, response, resolution, calendars[calendar]
         )
-        target = _target(
-            gold,
-            f"Gold P{priority} resolution",
-            Metric.RESOLUTION,
-            priority,
-            resolution,
-            calendars[calendar],
-        )
-        action_users = [manager] if manager else []
         action, _created = EscalationAction.objects.get_or_create(
             target=target, at_percent=90, action=EscalationActionKind.NOTIFY_USERS
         )
-        action.users.set(action_users)
+        action.users.set([manager] if manager else [])
     if "Online shop" in services:
-        _target(
+        availability = _target(
             gold,
             "Online shop availability",
             Metric.AVAILABILITY,
@@ -145,55 +143,33 @@ def sla_demo_load() -> dict[str, int]:
             availability_percent="99.9000",
             pause_on=[],
         )
-        Target.objects.get(agreement=gold, name="Online shop availability").services.set(
-            [services["Online shop"]]
-        )
-        gold.services.set([])
+        availability.services.set([services["Online shop"]])
 
     china = calendars.get("China office hours")
     pearl = Organisation.objects.filter(code="pearl-retail").first()
     if china and pearl:
-        shanghai, _ = Agreement.objects.update_or_create(
-            kind=AgreementKind.SLA,
-            name="Pearl Retail Shanghai support",
-            defaults={
-                "reference": "SLA-PEARL-SH",
-                "status": AgreementStatus.ACTIVE,
-                "valid_from": start,
-                "description": "Shanghai office hours, Chinese public holidays and 调休.",
-            },
+        shanghai = _agreement(
+            AgreementKind.SLA,
+            "Pearl Retail Shanghai support",
+            "SLA-PEARL-SH",
+            start,
+            "Shanghai office hours, Chinese public holidays and 调休.",
         )
         shanghai.organisations.set([pearl])
         for priority, response, resolution in ((3, 2 * H, 18 * H), (4, 4 * H, 36 * H)):
-            _target(
-                shanghai,
-                f"Shanghai P{priority} response",
-                Metric.RESPONSE,
-                priority,
-                response,
-                china,
-            )
-            target = _target(
-                shanghai,
-                f"Shanghai P{priority} resolution",
-                Metric.RESOLUTION,
-                priority,
-                resolution,
-                china,
+            target = _response_and_resolution(
+                shanghai, "Shanghai ", priority, response, resolution, china
             )
             _action(target, 75, EscalationActionKind.NOTIFY_ASSIGNEE)
             _action(target, 100, EscalationActionKind.NOTIFY_GROUP_MANAGER)
 
     if "Service Desk" in groups:
-        ola, _ = Agreement.objects.update_or_create(
-            kind=AgreementKind.OLA,
-            name="Service desk first-line handling",
-            defaults={
-                "reference": "OLA-SD-01",
-                "status": AgreementStatus.ACTIVE,
-                "valid_from": start,
-                "description": "The service desk takes and resolves or passes on incidents.",
-            },
+        ola = _agreement(
+            AgreementKind.OLA,
+            "Service desk first-line handling",
+            "OLA-SD-01",
+            start,
+            "The service desk takes and resolves or passes on incidents.",
         )
         ola.support_groups.set([groups["Service Desk"]])
         target = _target(
@@ -206,26 +182,22 @@ def sla_demo_load() -> dict[str, int]:
         )
         _action(target, 90, EscalationActionKind.NOTIFY_GROUP_MANAGER)
 
-    carrier, _ = Agreement.objects.update_or_create(
-        kind=AgreementKind.UC,
-        name="WAN carrier contract",
-        defaults={
-            "reference": "UC-NET-7",
-            "status": AgreementStatus.ACTIVE,
-            "valid_from": start,
-            "supplier": "Northwind Telecom",
-            "description": "The carrier's promise behind the network services.",
-        },
+    carrier = _agreement(
+        AgreementKind.UC,
+        "WAN carrier contract",
+        "UC-NET-7",
+        start,
+        "The carrier's promise behind the network services.",
+        supplier="Northwind Telecom",
     )
-    if "Network Operations" in groups:
-        target = _target(
-            carrier, "Carrier fault repair", Metric.RESOLUTION, None, 6 * H, calendars["24x7"]
-        )
-        target.priorities = [1, 2, 3]
-        target.save(update_fields=["priorities"])
-        from incidents.models import Category
+    target = _target(
+        carrier, "Carrier fault repair", Metric.RESOLUTION, None, 6 * H, calendars["24x7"]
+    )
+    target.priorities = [1, 2, 3]
+    target.save(update_fields=["priorities"])
+    from incidents.models import Category
 
-        target.categories.set(Category.objects.filter(name="Network", parent=None))
+    target.categories.set(Category.objects.filter(name="Network", parent=None))
     return {"agreements": Agreement.objects.count(), "targets": Target.objects.count()}
 
 

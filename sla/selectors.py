@@ -122,19 +122,31 @@ def _rollups(
     rollups = AttainmentRollup.objects.filter(
         month__gte=month_start(date_from), month__lte=month_start(date_to)
     )
-    if kind:
-        rollups = rollups.filter(kind=kind)
-    if metric:
-        rollups = rollups.filter(metric=metric)
-    for column, value in (
-        ("service_id", service),
-        ("organisation_id", organisation),
-        ("priority", priority),
-        ("support_group_id", support_group),
-    ):
-        if value is not None:
-            rollups = rollups.filter(**{column: value})
-    return rollups
+    return _dimensions_filter(
+        rollups,
+        kind=kind,
+        metric=metric,
+        service=service,
+        organisation=organisation,
+        priority=priority,
+        support_group=support_group,
+    )
+
+
+def _dimensions_filter(queryset: QuerySet, **values) -> QuerySet:
+    """Rollups or clocks narrowed to the dashboard's filters (None or empty: any)."""
+    columns = {
+        "kind": "kind",
+        "metric": "metric",
+        "service": "service_id",
+        "organisation": "organisation_id",
+        "priority": "priority",
+        "support_group": "support_group_id",
+    }
+    for name, value in values.items():
+        if value is not None and value != "":
+            queryset = queryset.filter(**{columns[name]: value})
+    return queryset
 
 
 def _labels(group_by: str, keys: list) -> dict:
@@ -331,18 +343,15 @@ def breach_list(
         Q(state=ClockState.BREACHED, stopped_at__gte=start, stopped_at__lt=end)
         | Q(state__in=LIVE_CLOCK_STATES, breached_at__gte=start, breached_at__lt=end)
     )
-    if kind:
-        clocks = clocks.filter(kind=kind)
-    if metric:
-        clocks = clocks.filter(metric=metric)
-    for field, value in (
-        ("service_id", service),
-        ("organisation_id", organisation),
-        ("priority", priority),
-        ("support_group_id", support_group),
-    ):
-        if value is not None:
-            clocks = clocks.filter(**{field: value})
+    clocks = _dimensions_filter(
+        clocks,
+        kind=kind,
+        metric=metric,
+        service=service,
+        organisation=organisation,
+        priority=priority,
+        support_group=support_group,
+    )
     return (
         clocks.select_related("target__agreement", "service", "organisation", "support_group")
         .annotate(breach_moment=Coalesce("breached_at", "deadline_at", "stopped_at"))
