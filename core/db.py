@@ -12,7 +12,9 @@ prepared too.
 
 import json
 
+import psycopg
 from django.db import transaction
+from django.db.backends.postgresql import base as postgresql_base
 from pghistory import config as pghistory_config
 from pghistory import runtime as pghistory_runtime
 
@@ -62,6 +64,16 @@ def history_context_inject(execute, sql, params, many, context):
         return execute(sql, params, many, context)
 
 
+def _mogrify(cursor, query, params=None) -> str:
+    """The query with its parameters bound client-side, as text (psycopg's ClientCursor)."""
+    return psycopg.ClientCursor(cursor.connection).mogrify(query, params)
+
+
 def history_context_install() -> None:
-    """Make pghistory.context use history_context_inject (called from CoreConfig.ready)."""
+    """Make pghistory.context use history_context_inject (called from CoreConfig.ready),
+    and give Django's server-side-binding cursor the `mogrify` that pghistory's event
+    queries call (psycopg 3 has it only on client-side-binding cursors)."""
     pghistory_runtime._inject_history_context = history_context_inject
+    server_cursor = getattr(postgresql_base, "ServerBindingCursor", None)
+    if server_cursor is not None and not hasattr(server_cursor, "mogrify"):
+        server_cursor.mogrify = _mogrify

@@ -249,6 +249,12 @@ class Incident(FSMModelMixin, TicketBase):
                 condition=Q(status__in=OPEN_STATUSES),
                 name="incident_open_sla_due_idx",
             ),
+            # The "major incidents" queue and its count (a handful of rows).
+            models.Index(
+                fields=["priority", "created_at"],
+                condition=Q(is_major=True, status__in=OPEN_STATUSES),
+                name="incident_open_major_idx",
+            ),
             models.Index(fields=["organisation", "created_at"], name="incident_org_idx"),
             models.Index(fields=["caller", "created_at"], name="incident_caller_idx"),
             models.Index(fields=["status", "resolved_at"], name="incident_status_resolved_idx"),

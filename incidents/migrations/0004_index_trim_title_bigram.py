@@ -29,6 +29,10 @@ class Migration(migrations.Migration):
             name='organisation',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='incidents', to='accounts.organisation', verbose_name='organisation'),
         ),
+        migrations.AddIndex(
+            model_name='incident',
+            index=models.Index(condition=models.Q(('is_major', True), ('status__in', ('new', 'assigned', 'in_progress', 'pending'))), fields=['priority', 'created_at'], name='incident_open_major_idx'),
+        ),
         # Numbers are searched exactly (the unique index serves that), never by prefix.
         migrations.RunSQL(
             "DROP INDEX IF EXISTS incidents_incident_number_ddca7db7_like",
