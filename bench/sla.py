@@ -48,18 +48,15 @@ from bench._common import django_setup, summary, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 _DUE_SQL = """
-    SELECT id FROM sla_clock
-    WHERE state = 'running' AND due_at IS NOT NULL AND due_at <= %(now)s
+    SELECT clock_id FROM sla_clockschedule
+    WHERE due_at <= %(now)s
     ORDER BY due_at
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 """
-# Whether anything is due at all: an index-only look at the due index, no lock.
+# Whether anything is due at all: the first entry of the due index, no lock.
 _PROBE_SQL = """
-    SELECT EXISTS (
-        SELECT 1 FROM sla_clock
-        WHERE state = 'running' AND due_at IS NOT NULL AND due_at <= %(now)s
-    )
+    SELECT coalesce(min(due_at) <= %(now)s, false) FROM sla_clockschedule
 """
 
 
@@ -99,15 +96,15 @@ def _prepared_summary(sql: str, now, runs: int) -> str:
     executions PostgreSQL keeps a generic plan and stops planning."""
     from django.db import connection, transaction
 
-    text = sql.replace("%(now)s", "$1").replace("%(batch)s", "$2")
+    text = sql.replace("%(now)s", "$1").replace("%(batch)s", "$2").replace("%(chunk)s", "$3")
     with connection.cursor() as cursor:
-        cursor.execute(f"PREPARE bench_tick (timestamptz, integer) AS {text}")
+        cursor.execute(f"PREPARE bench_tick (timestamptz, integer, integer) AS {text}")
     samples = []
     for n in range(runs + 10):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_tick "  # a utility statement: no binds
-                f"('{now.isoformat()}', 5000)"
+                f"('{now.isoformat()}', 5000, 500)"
             )
             plan = "\n".join(row[0] for row in cursor.fetchall())
             transaction.set_rollback(True)
@@ -146,6 +143,7 @@ def _prepare(size: int) -> None:
         print(f"  seeded {missing} running clocks in {time.perf_counter() - started:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE sla_clock")
+        cursor.execute("VACUUM ANALYZE sla_clockschedule")
         cursor.execute("VACUUM ANALYZE sla_clockevent")
 
 
@@ -163,9 +161,9 @@ def _drain() -> "object":
 
 def idle_section(size: int, now, runs: int) -> dict:
     """The tick with nothing due at `now` (right after a drain at `now`)."""
-    from sla.services import _TICK_SQL, clock_tick
+    from sla.services import _TICK_SQL, FIRED_CHUNK, clock_tick
 
-    params = {"now": now, "batch": 5000}
+    params = {"now": now, "batch": 5000, "chunk": FIRED_CHUNK}
     # Right after the drain the due index still holds the entries of the clocks it marked
     # (their old row versions, due in the past); a bitmap scan visits each one's heap row.
     first_text, first_plan = _server_summary(_DUE_SQL, params, 1)
@@ -193,8 +191,9 @@ def mark_section(size: int, dues: list[int]) -> list[tuple[int, float]]:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from core.models import OutboxMessage
     from sla.models import ClockEvent
-    from sla.services import clock_tick
+    from sla.services import clock_fired_record, clock_tick
 
     results = []
     for due in dues:
@@ -209,28 +208,44 @@ def mark_section(size: int, dues: list[int]) -> list[tuple[int, float]]:
                 cursor.execute(
                     """
                     WITH picked AS (
-                        SELECT id, %s - random() * interval '10 seconds' AS moment
-                        FROM sla_clock
-                        WHERE state = 'running' AND due_at IS NOT NULL
+                        SELECT clock_id, %s - random() * interval '10 seconds' AS moment
+                        FROM sla_clockschedule
                         ORDER BY random() LIMIT %s
                     )
-                    UPDATE sla_clock c
+                    UPDATE sla_clockschedule s
                     SET pending_moments[1] = picked.moment, due_at = picked.moment
-                    FROM picked WHERE picked.id = c.id
+                    FROM picked WHERE picked.clock_id = s.clock_id
                     """,
                     [now, due],
                 )
                 picked = cursor.rowcount
-            before = ClockEvent.objects.count()
+            last_message = OutboxMessage.objects.order_by("-pk").values_list("pk", flat=True)
+            last_message = last_message.first() or 0
             started = time.perf_counter()
             marked = clock_tick(now=now, batch=5000)
             elapsed = time.perf_counter() - started
+            messages = list(
+                OutboxMessage.objects.filter(pk__gt=last_message, topic="sla.fired").order_by("pk")
+            )
+            firings = sum(len(m.payload["firings"]) for m in messages)
+            # What the workers then do with the messages, before the escalations: record
+            # the clock events, ticket events and breach moments (one transaction each).
+            before = ClockEvent.objects.count()
+            recording = time.perf_counter()
+            for message in messages:
+                clock_fired_record(
+                    firings=message.payload["firings"], marked_at=message.payload["marked_at"]
+                )
+            recorded = time.perf_counter() - recording
             events = ClockEvent.objects.count() - before
             transaction.set_rollback(True)
         rate = marked / elapsed if elapsed else 0
         print(
             f"  mark: {picked} clocks made due, clock_tick(batch=5000) marked {marked} "
-            f"({events} events) in {elapsed * 1000:.0f} ms = {rate:,.0f} clocks/s"
+            f"({firings} firings in {len(messages)} sla.fired messages) in "
+            f"{elapsed * 1000:.0f} ms = {rate:,.0f} clocks/s; recording them ({events} clock "
+            f"events, handler without escalations): {recorded * 1000:.0f} ms = "
+            f"{events / recorded if recorded else 0:,.0f} events/s"
         )
         results.append((due, rate))
     return results
@@ -248,8 +263,8 @@ def lateness_section(args) -> None:
         start = timezone.now() + timedelta(seconds=5)
         cursor.execute(
             """
-            SELECT id FROM sla_clock
-            WHERE state = 'running' AND due_at IS NOT NULL AND pending_moments[1] > %s
+            SELECT clock_id FROM sla_clockschedule
+            WHERE pending_moments[1] > %s
             ORDER BY random() LIMIT %s
             """,
             [start + timedelta(seconds=window), count],
@@ -260,11 +275,11 @@ def lateness_section(args) -> None:
         moments = [start + timedelta(seconds=window * n / len(chosen)) for n in range(len(chosen))]
         cursor.execute(
             """
-            UPDATE sla_clock c
+            UPDATE sla_clockschedule s
             SET pending_moments[1] = m.moment, due_at = m.moment
             FROM unnest(%s::bigint[], %s::timestamptz[]) AS m(id, moment)
-            WHERE m.id = c.id
-            RETURNING c.id, c.pending_percents[1]
+            WHERE m.id = s.clock_id
+            RETURNING s.clock_id, s.pending_percents[1]
             """,
             [chosen, moments],
         )

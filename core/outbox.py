@@ -53,7 +53,14 @@ def outbox_enqueue(*, topic: str, payload: dict[str, Any], dedup_key: str) -> No
         [OutboxMessage(topic=topic, payload=payload, dedup_key=dedup_key[:200])],
         ignore_conflicts=True,
     )
-    # One nudge per transaction is enough, however many messages it wrote.
+    outbox_kick_on_commit()
+
+
+def outbox_kick_on_commit() -> None:
+    """Nudge the relay after the current transaction commits; for code that wrote outbox
+    rows itself (in SQL). One nudge per transaction is enough, however many messages it
+    wrote."""
+    connection = transaction.get_connection()
     if not any(entry[1] is outbox_kick for entry in connection.run_on_commit):
         transaction.on_commit(outbox_kick, robust=True)
 

@@ -1,7 +1,7 @@
 """The escalation actions of SLA warnings and breaches (ISO/IEC 20000-1:2018 8.3.3:
 action when service levels are not met): notify people, raise the priority, reassign.
 
-Run by the outbox handler of topic sla.escalate (sla.services.clock_events_escalate),
+Run by the outbox handler of topic sla.fired (sla.services.clock_events_escalate),
 never inline in the tick, so marking due clocks stays cheap.
 """
 

@@ -6,10 +6,11 @@ How a clock keeps time (the rules an auditor needs, also in the README):
 - A clock measures business time of one target on one ticket, in the target's calendar.
 - `elapsed` is the business time of every running segment up to `segment_started_at`;
   the running segment since then is added on read. Pauses never count.
-- `pending_percents` / `pending_moments` hold the thresholds not yet fired (warnings and
-  100 = breach) with the wall-clock moment each is reached if the clock keeps running;
-  `due_at` is the first of them. Every start, pause, resume, target or calendar change
-  recomputes them, so the beat tick only reads clocks whose `due_at` has passed.
+- A running clock with thresholds still to fire (warnings and 100 = breach) has a narrow
+  ClockSchedule row: `pending_percents` / `pending_moments` with the wall-clock moment
+  each is reached if the clock keeps running, and `due_at`, the first of them. Every
+  start, pause, resume, target or calendar change rewrites (or deletes) it, so the beat
+  tick only reads schedule rows whose `due_at` has passed, and never writes the clock.
 - Every change of a clock appends a ClockEvent; replaying the events with the calendar
   gives back `elapsed` (that is how priority, target and calendar changes recompute).
 """
@@ -357,11 +358,13 @@ class Clock(TicketAttached):
     target = models.ForeignKey(
         Target, on_delete=models.PROTECT, related_name="clocks", verbose_name=_("target")
     )
+    # Only live clocks are looked up by calendar (sla_clock_calendar_idx).
     calendar = models.ForeignKey(
         BusinessCalendar,
         on_delete=models.PROTECT,
         related_name="clocks",
         verbose_name=_("business calendar"),
+        db_index=False,
     )
     # Denormalised from the target for the dashboards and the matching rule.
     kind = models.CharField(_("agreement kind"), max_length=10, choices=AgreementKind.choices)
@@ -380,9 +383,6 @@ class Clock(TicketAttached):
     )
     deadline_at = models.DateTimeField(_("breach at"), null=True, blank=True)
     breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
-    pending_percents = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
-    pending_moments = ArrayField(models.DateTimeField(), default=list, blank=True)
-    due_at = models.DateTimeField(_("next event at"), null=True, blank=True)
     match_reason = models.JSONField(_("why this target"), default=dict, blank=True)
     # Facts of the record the rollups group by, copied when the clock stops.
     service = models.ForeignKey(
@@ -392,6 +392,7 @@ class Clock(TicketAttached):
         blank=True,
         related_name="+",
         verbose_name=_("service"),
+        db_index=False,
     )
     organisation = models.ForeignKey(
         "accounts.Organisation",
@@ -400,6 +401,7 @@ class Clock(TicketAttached):
         blank=True,
         related_name="+",
         verbose_name=_("organisation"),
+        db_index=False,
     )
     support_group = models.ForeignKey(
         "accounts.SupportGroup",
@@ -408,6 +410,7 @@ class Clock(TicketAttached):
         blank=True,
         related_name="+",
         verbose_name=_("support group"),
+        db_index=False,
     )
     priority = models.PositiveSmallIntegerField(_("priority"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -419,23 +422,17 @@ class Clock(TicketAttached):
         verbose_name_plural = _("SLA clocks")
         indexes = [
             models.Index(fields=["content_type", "object_id"], name="sla_clock_record_idx"),
-            # The tick reads running clocks whose next event has come: a small index.
-            models.Index(
-                fields=["due_at"],
-                condition=Q(state="running", due_at__isnull=False),
-                name="sla_clock_due_idx",
-            ),
             models.Index(
                 fields=["calendar"],
                 name="sla_clock_calendar_idx",
                 condition=Q(state__in=["running", "paused"]),
             ),
             models.Index(fields=["stopped_at"], name="sla_clock_stopped_idx"),
-            # Breaches of clocks still running, for the dashboard's breach list.
+            # Breaches, live or stopped, for the dashboard's breach list (by breach moment).
             models.Index(
                 fields=["breached_at"],
-                condition=Q(state__in=["running", "paused"], breached_at__isnull=False),
-                name="sla_clock_live_breached_idx",
+                condition=Q(breached_at__isnull=False),
+                name="sla_clock_breached_idx",
             ),
         ]
         constraints = [
@@ -453,6 +450,26 @@ class Clock(TicketAttached):
     @property
     def is_live(self) -> bool:
         return self.state in (ClockState.RUNNING, ClockState.PAUSED)
+
+
+class ClockSchedule(models.Model):
+    """The thresholds still to fire of a running clock, apart from the wide clock row so
+    the beat tick reads and cuts a narrow table (see the module docstring). A row exists
+    only while its clock runs and has pending thresholds."""
+
+    clock = models.OneToOneField(
+        Clock, primary_key=True, on_delete=models.CASCADE, related_name="schedule"
+    )
+    due_at = models.DateTimeField(_("next event at"), db_index=True)
+    pending_percents = ArrayField(models.PositiveSmallIntegerField(), default=list)
+    pending_moments = ArrayField(models.DateTimeField(), default=list)
+
+    class Meta:
+        verbose_name = _("SLA clock schedule")
+        verbose_name_plural = _("SLA clock schedules")
+
+    def __str__(self) -> str:
+        return f"{self.clock_id}: {self.due_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ClockEvent(models.Model):

@@ -17,8 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -55,7 +57,12 @@ GROUP_BY_COLUMNS = {
     "target": "target_id",
 }
 DASHBOARD_GROUP_BYS = ("service", "organisation", "priority", "group", "month")
+# The dimension filters of the dashboard (selector keyword arguments besides the period).
+DASHBOARD_FILTERS = ("kind", "metric", "service", "organisation", "priority", "support_group")
+DASHBOARD_MONTHS = 12
 DASHBOARD_CACHE_SECONDS = 60
+# Beat refreshes the default dashboard this often, before its entry expires.
+DASHBOARD_WARM_SECONDS = 50
 DASHBOARD_CACHE_PREFIX = "sla:dashboard:"
 REPORT_BREACHES_SHOWN = 500
 DASHBOARD_BREACHES_SHOWN = 20
@@ -214,24 +221,30 @@ def attainment(
     decimal, None when nothing was measured. Months are in chronological order, priorities
     by number, the rest by label; the row without a value comes last.
     """
+    sums = _attainment_sums(
+        group_by,
+        date_from=date_from,
+        date_to=date_to,
+        kind=kind,
+        metric=metric,
+        service=service,
+        organisation=organisation,
+        priority=priority,
+        support_group=support_group,
+    )
+    return _attainment_rows(group_by, sums)
+
+
+def _attainment_sums(group_by: str, **filters) -> list[tuple]:
+    """(key, met, breached) per value of one dimension, from the rollups (one query)."""
     column = GROUP_BY_COLUMNS[group_by]
     grouped = (
-        _rollups(
-            date_from=date_from,
-            date_to=date_to,
-            kind=kind,
-            metric=metric,
-            service=service,
-            organisation=organisation,
-            priority=priority,
-            support_group=support_group,
-        )
+        _rollups(**filters)
         .values(column)
         .annotate(met_sum=Sum("met"), breached_sum=Sum("breached"))
         .order_by()
     )
-    sums = [(row[column], row["met_sum"] or 0, row["breached_sum"] or 0) for row in grouped]
-    return _attainment_rows(group_by, sums)
+    return [(row[column], row["met_sum"] or 0, row["breached_sum"] or 0) for row in grouped]
 
 
 def _attainment_rows(group_by: str, sums: list[tuple]) -> list[dict]:
@@ -291,29 +304,96 @@ def attainment_dashboard(**filters) -> dict:
 
     Cached for DASHBOARD_CACHE_SECONDS in the shared cache (Redis), keyed by the filter
     values and the language of the labels: managers reloading the dashboard over a
-    million closed records then read one cache entry instead of six aggregations.
+    million closed records then read one cache entry instead of six aggregations. The
+    default view (`dashboard_default_filters`) is kept warm by `dashboard_cache_warm`.
     """
-    key = dashboard_cache_key(**filters)
-    data = cache.get(key)
+    data = cache.get(dashboard_cache_key(**filters))
     if data is not None:
         return data
-    tables = {
-        group_by: attainment(group_by=group_by, **filters) for group_by in DASHBOARD_GROUP_BYS
-    }
-    trend = _trend(tables["month"], filters["date_from"], filters["date_to"])
-    met = sum(row["met"] for row in trend)
-    breached = sum(row["breached"] for row in trend)
+    return _dashboard_store(_dashboard_sums(**filters), filters)
+
+
+def _dashboard_sums(**filters) -> dict:
+    """The language-independent part of the dashboard: (key, met, breached) per value of
+    each dimension and the ids of the latest breaches (one query each)."""
+    sums = _dashboard_grouping_sums(**filters)
     breach_ids = list(
         breach_list(**filters).values_list("pk", flat=True)[: DASHBOARD_BREACHES_SHOWN + 1]
     )
+    return {"sums": sums, "breach_ids": breach_ids}
+
+
+def _dashboard_grouping_sums(**filters) -> dict[str, list[tuple]]:
+    """(key, met, breached) per value of each dashboard dimension in one pass over the
+    rollups (GROUP BY GROUPING SETS, one hash table per dimension). Five separate
+    aggregations read the ~600,000 rollup rows of a million stopped clocks five times:
+    1.4-1.6 s on 2 cores (each parallel, three processes); one pass took 0.9 s on one."""
+    columns = [GROUP_BY_COLUMNS[group_by] for group_by in DASHBOARD_GROUP_BYS]
+    rows_sql, params = (
+        _rollups(**filters).order_by().values_list(*columns, "met", "breached").query
+    ).sql_with_params()
+    listed = ", ".join(columns)
+    sql = (
+        f"SELECT GROUPING({listed}), {listed}, sum(met), sum(breached) "  # noqa: S608
+        f"FROM ({rows_sql}) AS rollup "
+        f"GROUP BY GROUPING SETS ({', '.join(f'({column})' for column in columns)})"
+    )
+    # GROUPING(...) has a bit per column, the first one highest, set when the row is not
+    # grouped by that column: the row of one dimension has every bit set but its own.
+    full = (1 << len(columns)) - 1
+    dimension_of = {
+        full ^ (1 << (len(columns) - 1 - n)): group_by
+        for n, group_by in enumerate(DASHBOARD_GROUP_BYS)
+    }
+    sums: dict[str, list[tuple]] = {group_by: [] for group_by in DASHBOARD_GROUP_BYS}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for grouping, *keys, met, breached in cursor.fetchall():
+            group_by = dimension_of[grouping]
+            key = keys[DASHBOARD_GROUP_BYS.index(group_by)]
+            sums[group_by].append((key, met or 0, breached or 0))
+    return sums
+
+
+def _dashboard_store(raw: dict, filters: dict) -> dict:
+    """The dashboard's figures from `_dashboard_sums`, labelled in the active language,
+    stored under the key `attainment_dashboard` reads."""
+    tables = {group_by: _attainment_rows(group_by, sums) for group_by, sums in raw["sums"].items()}
+    trend = _trend(tables["month"], filters["date_from"], filters["date_to"])
+    met = sum(row["met"] for row in trend)
+    breached = sum(row["breached"] for row in trend)
     data = {
         "tables": tables,
         "trend": trend,
         "totals": _row(None, _("Total"), met, breached),
-        "breach_ids": breach_ids,
+        "breach_ids": raw["breach_ids"],
     }
-    cache.set(key, data, DASHBOARD_CACHE_SECONDS)
+    cache.set(dashboard_cache_key(**filters), data, DASHBOARD_CACHE_SECONDS)
     return data
+
+
+def dashboard_default_filters(*, today: dt.date | None = None) -> dict:
+    """The filters of the dashboard opened without any: the last DASHBOARD_MONTHS months
+    up to this one (in the server time zone), no dimension filter."""
+    date_to = month_start(today or timezone.localdate())
+    index = date_to.year * 12 + date_to.month - 1 - (DASHBOARD_MONTHS - 1)
+    return {
+        "date_from": dt.date(index // 12, index % 12 + 1, 1),
+        "date_to": date_to,
+        **dict.fromkeys(DASHBOARD_FILTERS),
+    }
+
+
+def dashboard_cache_warm(*, today: dt.date | None = None) -> int:
+    """Computes the default dashboard once and caches it in every configured language
+    (beat, every DASHBOARD_WARM_SECONDS < DASHBOARD_CACHE_SECONDS), so no manager opening
+    the dashboard waits for the cold aggregation. Returns the number of entries stored."""
+    filters = dashboard_default_filters(today=today)
+    raw = _dashboard_sums(**filters)
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            _dashboard_store(raw, filters)
+    return len(settings.LANGUAGES)
 
 
 def dashboard_cache_key(**filters) -> str:
@@ -334,14 +414,17 @@ def breach_list(
     priority: int | None = None,
     support_group: int | None = None,
 ) -> QuerySet[Clock]:
-    """Breached clocks of the period, latest first: clocks stopped breached in the period
-    (the month the rollups count them in) and live clocks that passed their deadline in
-    the period (breached_at set, not stopped yet). Call `breach_records_attach` on the
+    """Breached clocks of the period, latest breach first: every clock that passed its
+    deadline in the period (`breached_at`, set by the tick or when a clock stops
+    breached), stopped breached or still live; cancelled clocks are left out. Filtering
+    and ordering by the bare column lets the partial index on `breached_at` serve "the
+    latest N breaches" by reading N index entries. Call `breach_records_attach` on the
     page shown to get each clock's record and link without N+1."""
     start, end = _period_bounds(date_from, date_to)
     clocks = Clock.objects.filter(
-        Q(state=ClockState.BREACHED, stopped_at__gte=start, stopped_at__lt=end)
-        | Q(state__in=LIVE_CLOCK_STATES, breached_at__gte=start, breached_at__lt=end)
+        breached_at__gte=start,
+        breached_at__lt=end,
+        state__in=(ClockState.BREACHED, *LIVE_CLOCK_STATES),
     )
     clocks = _dimensions_filter(
         clocks,
@@ -354,8 +437,8 @@ def breach_list(
     )
     return (
         clocks.select_related("target__agreement", "service", "organisation", "support_group")
-        .annotate(breach_moment=Coalesce("breached_at", "deadline_at", "stopped_at"))
-        .order_by("-breach_moment", "-pk")
+        .annotate(breach_moment=F("breached_at"))
+        .order_by("-breached_at", "-pk")
     )
 
 
@@ -560,7 +643,7 @@ def breaches_by_ids(ids: list[int]) -> list[Clock]:
         clock.pk: clock
         for clock in Clock.objects.filter(pk__in=ids)
         .select_related("target__agreement", "service", "organisation", "support_group")
-        .annotate(breach_moment=Coalesce("breached_at", "deadline_at", "stopped_at"))
+        .annotate(breach_moment=F("breached_at"))
     }
     return breach_records_attach(by_pk[pk] for pk in ids if pk in by_pk)
 

@@ -4,8 +4,10 @@ record, and the clocks that measure it.
 Process services (incidents now; requests, problems and changes later) call the
 `sla_record_*` functions inside their own transaction, after they changed the record.
 The record tells what targets match on through its `sla_facts()` method. Nothing here
-loops over open records: the beat tick (`clock_tick`) reads only clocks whose `due_at`
-has passed, through a partial index.
+loops over open records: the beat tick (`clock_tick`) reads only the narrow schedule
+rows (ClockSchedule) whose `due_at` has passed and only marks them; the events, the
+breach and the escalations of what it marked follow through the outbox (topic
+sla.fired, `clock_fired_handler`).
 
 The matching rule (documented for users in the README): for each agreement kind (SLA,
 OLA, underpinning contract) and each metric (first response, resolution), among the
@@ -16,6 +18,7 @@ groups); a tie goes to the shortest duration, then to the oldest target. The clo
 the candidates and the reason in `match_reason`.
 """
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -29,7 +32,7 @@ from django.db.models import OuterRef, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from core.outbox import outbox_enqueue
+from core.outbox import outbox_kick_on_commit
 
 from .business_time import CalendarSpec, business_add, business_time
 from .calendars import calendar_spec_get
@@ -41,7 +44,7 @@ from .choices import (
     ClockState,
     Metric,
 )
-from .models import Agreement, BusinessCalendar, Clock, ClockEvent, Target
+from .models import Agreement, BusinessCalendar, Clock, ClockEvent, ClockSchedule, Target
 
 TIME_METRICS = (Metric.RESPONSE, Metric.RESOLUTION)
 ZERO = timedelta(0)
@@ -259,28 +262,68 @@ def clock_elapsed(clock: Clock, spec: CalendarSpec, now: datetime) -> timedelta:
     return clock.elapsed
 
 
-def _schedule(clock: Clock, spec: CalendarSpec, now: datetime) -> None:
-    """Wall-clock moments of the thresholds still to fire, for a running clock; a paused
-    or stopped clock has none."""
+def _moments(
+    clock: Clock, spec: CalendarSpec, now: datetime, percents: list[int]
+) -> ClockSchedule | None:
+    """The schedule of a running clock (wall-clock moments of the thresholds still to
+    fire), unsaved; None for a paused or stopped clock or nothing pending. Sets the
+    clock's deadline_at (a paused clock has none)."""
     if clock.state != ClockState.RUNNING:
-        clock.pending_moments = []
-        clock.due_at = None
-        if clock.state == ClockState.PAUSED or not clock.breached_at:
-            clock.deadline_at = None if clock.state == ClockState.PAUSED else clock.deadline_at
-        return
-    elapsed = clock_elapsed(clock, spec, now)
-    cursor, reached = now, elapsed
+        if clock.state == ClockState.PAUSED:
+            clock.deadline_at = None
+        return None
+    cursor, reached = now, clock_elapsed(clock, spec, now)
     moments = []
-    for percent in clock.pending_percents:
+    for percent in percents:
         goal = clock.target_duration * percent / 100
         if goal > reached:
             cursor = business_add(spec, cursor, goal - reached)
             reached = goal
         moments.append(cursor)
-    clock.pending_moments = moments
-    clock.due_at = moments[0] if moments else None
-    if 100 in clock.pending_percents:
-        clock.deadline_at = moments[clock.pending_percents.index(100)]
+    if 100 in percents:
+        clock.deadline_at = moments[percents.index(100)]
+    if not moments:
+        return None
+    return ClockSchedule(
+        clock=clock, due_at=moments[0], pending_percents=percents, pending_moments=moments
+    )
+
+
+def _schedule(
+    clock: Clock, spec: CalendarSpec, now: datetime, percents: list[int] | None = None
+) -> None:
+    """Write (upsert) or delete the clock's schedule row; `percents` defaults to the
+    thresholds of its target not fired yet."""
+    if clock.state == ClockState.RUNNING and percents is None:
+        percents = _pending_percents(clock)
+    schedule = _moments(clock, spec, now, percents or [])
+    if schedule is None:
+        ClockSchedule.objects.filter(clock_id=clock.pk).delete()
+        return
+    ClockSchedule.objects.bulk_create(
+        [schedule],
+        update_conflicts=True,
+        unique_fields=["clock"],
+        update_fields=["due_at", "pending_percents", "pending_moments"],
+    )
+
+
+def _pending_percents(clock: Clock, thresholds: Iterable[int] | None = None) -> list[int]:
+    """Thresholds of the clock not fired yet (from its events); the breach stays pending
+    while the clock has no breach (a breach withdrawn by a recompute can fire again)."""
+    if thresholds is None:
+        thresholds = Target.objects.filter(pk=clock.target_id).values_list("thresholds", flat=True)[
+            0
+        ]
+    fired = set(
+        clock.events.filter(kind__in=[ClockEventKind.WARNING, ClockEventKind.BREACHED])
+        .exclude(percent__isnull=True)
+        .values_list("percent", flat=True)
+    )
+    percents = _percents(thresholds, fired)
+    if clock.breached_at is None and 100 not in percents:
+        percents.append(100)
+    return percents
 
 
 def _percents(candidate_thresholds: Iterable[int], fired: set[int]) -> list[int]:
@@ -416,6 +459,7 @@ def _clocks_start(
     """Start one clock per picked target: two inserts whatever the number of clocks."""
     content_type = ContentType.objects.get_for_model(record)
     clocks = []
+    schedules = []
     for candidate, reason in picks:
         clock = Clock(
             content_type=content_type,
@@ -429,15 +473,20 @@ def _clocks_start(
             started_at=at,
             elapsed=ZERO,
             segment_started_at=at,
-            pending_percents=_percents(candidate.thresholds, set()),
             match_reason=reason,
         )
         _facts_apply(clock, facts)
-        _schedule(clock, specs.known(candidate.calendar_id, candidate.calendar_version), at)
+        spec = specs.known(candidate.calendar_id, candidate.calendar_version)
+        schedule = _moments(clock, spec, at, _percents(candidate.thresholds, set()))
+        if schedule is not None:
+            schedules.append(schedule)
         clocks.append(clock)
     if not clocks:
         return []
     Clock.objects.bulk_create(clocks)
+    for schedule in schedules:
+        schedule.clock_id = schedule.clock.pk
+    ClockSchedule.objects.bulk_create(schedules)
     ClockEvent.objects.bulk_create(
         ClockEvent(
             clock=clock,
@@ -496,8 +545,7 @@ def _clock_stop(
             clock.breached_at = clock.deadline_at or at
     else:
         clock.state = ClockState.MET
-    clock.pending_moments = []
-    clock.due_at = None
+    ClockSchedule.objects.filter(clock_id=clock.pk).delete()
     clock.version += 1
     clock.save()
     kind = ClockEventKind.MET if clock.state == ClockState.MET else ClockEventKind.MISSED
@@ -510,8 +558,7 @@ def _clock_cancel(clock: Clock, at: datetime, actor: Any, specs: _Specs, reason:
     clock.state = ClockState.CANCELLED
     clock.segment_started_at = None
     clock.stopped_at = at
-    clock.pending_moments = []
-    clock.due_at = None
+    ClockSchedule.objects.filter(clock_id=clock.pk).delete()
     clock.version += 1
     clock.save()
     _event(clock, ClockEventKind.CANCELLED, at, actor=actor, reason=reason)
@@ -570,19 +617,12 @@ def _clock_recompute(
     if clock.state == ClockState.RUNNING:
         clock.segment_started_at = running_since or clock.segment_started_at
     elapsed_now = clock_elapsed(clock, spec, now)
-    fired = set(
-        clock.events.filter(kind__in=[ClockEventKind.WARNING, ClockEventKind.BREACHED])
-        .exclude(percent__isnull=True)
-        .values_list("percent", flat=True)
-    )
     # Thresholds already behind under the new target and already fired stay fired; a
-    # breach the new target no longer sees is withdrawn (the event history keeps it).
-    clock.pending_percents = _percents(thresholds, fired)
+    # breach the new target no longer sees is withdrawn (the event history keeps it)
+    # and pending again.
     if elapsed_now <= clock.target_duration and clock.breached_at is not None:
         clock.breached_at = None
-        if 100 not in clock.pending_percents:
-            clock.pending_percents = [*clock.pending_percents, 100]
-    _schedule(clock, spec, now)
+    _schedule(clock, spec, now, _pending_percents(clock, thresholds))
     clock.version += 1
     clock.save()
     _event(
@@ -737,13 +777,6 @@ def sla_record_reopen(*, record: Any, actor: Any, at: datetime | None = None) ->
         clock.stopped_at = None
         clock.segment_started_at = at
         clock.breached_at = clock.breached_at if clock.elapsed > clock.target_duration else None
-        fired = set(
-            clock.events.filter(kind__in=[ClockEventKind.WARNING, ClockEventKind.BREACHED])
-            .exclude(percent__isnull=True)
-            .values_list("percent", flat=True)
-        )
-        target = Target.objects.get(pk=clock.target_id)
-        clock.pending_percents = _percents(target.thresholds, fired)
         _schedule(clock, specs[clock.calendar_id], at)
         clock.version += 1
         clock.save()
@@ -802,86 +835,90 @@ def clocks_recompute(
 
 # --- the tick ----------------------------------------------------------------------------
 
+# Firings per outbox message: one delivery never holds a worker for long.
+FIRED_CHUNK = 500
+
+# One statement per batch: lock due schedule rows, cut the fired prefix off their arrays
+# (or delete the row when nothing remains), and write the outbox messages announcing
+# the firings (at most FIRED_CHUNK each), so the marking and its messages commit together:
+# a message exists if and only if its thresholds left the schedule. Its dedup key only has
+# to be unique (the statement cannot run twice for the same thresholds): a random part
+# keeps two ticks in one transaction (a test, a nested call) apart. The arrays are taken
+# from the locked rows (the latest versions), never re-read from the statement's snapshot.
 _TICK_SQL = """
 WITH due AS (
-    SELECT id FROM sla_clock
-    WHERE state = 'running' AND due_at IS NOT NULL AND due_at <= %(now)s
+    SELECT clock_id, pending_percents, pending_moments FROM sla_clockschedule
+    WHERE due_at <= %(now)s
     ORDER BY due_at
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 ),
 crossed AS (
-    SELECT c.id AS clock_id, c.content_type_id, c.object_id, c.target_duration,
-           t.name AS target_name, p.percent, p.moment, p.ord
-    FROM sla_clock c
-    JOIN due ON due.id = c.id
-    JOIN sla_target t ON t.id = c.target_id
-    CROSS JOIN LATERAL unnest(c.pending_percents, c.pending_moments)
+    SELECT due.clock_id, p.percent, p.moment, p.ord
+    FROM due
+    CROSS JOIN LATERAL unnest(due.pending_percents, due.pending_moments)
         WITH ORDINALITY AS p(percent, moment, ord)
     WHERE p.moment <= %(now)s
 ),
 counts AS (
-    SELECT clock_id, max(ord)::int AS k,
-           min(moment) FILTER (WHERE percent = 100) AS breach_moment
-    FROM crossed GROUP BY clock_id
+    SELECT clock_id, max(ord)::int AS k FROM crossed GROUP BY clock_id
 ),
-marked AS (
-    UPDATE sla_clock c SET
-        pending_percents = c.pending_percents[counts.k + 1:],
-        pending_moments = c.pending_moments[counts.k + 1:],
-        due_at = c.pending_moments[counts.k + 1],
-        breached_at = COALESCE(c.breached_at, counts.breach_moment),
-        version = c.version + 1,
-        updated_at = %(now)s
-    FROM counts WHERE counts.clock_id = c.id
-    RETURNING c.id
+cut AS (
+    UPDATE sla_clockschedule s SET
+        pending_percents = due.pending_percents[counts.k + 1:],
+        pending_moments = due.pending_moments[counts.k + 1:],
+        due_at = due.pending_moments[counts.k + 1]
+    FROM counts JOIN due ON due.clock_id = counts.clock_id
+    WHERE s.clock_id = counts.clock_id AND cardinality(due.pending_moments) > counts.k
+    RETURNING s.clock_id
 ),
-events AS (
-    INSERT INTO sla_clockevent
-        (clock_id, kind, occurred_at, percent, elapsed, reason, data, handled_at)
-    SELECT clock_id, CASE WHEN percent = 100 THEN 'breached' ELSE 'warning' END, moment,
-           percent, target_duration * percent / 100.0, '',
-           jsonb_build_object('recorded_at', %(now)s::timestamptz), NULL
+gone AS (
+    DELETE FROM sla_clockschedule s USING counts JOIN due ON due.clock_id = counts.clock_id
+    WHERE s.clock_id = counts.clock_id AND cardinality(due.pending_moments) <= counts.k
+    RETURNING s.clock_id
+),
+numbered AS (
+    SELECT clock_id, percent, moment,
+           (row_number() OVER (ORDER BY clock_id, percent) - 1) / %(chunk)s AS chunk
     FROM crossed
-    ON CONFLICT DO NOTHING
-    RETURNING id, clock_id, kind, percent, occurred_at
 ),
-ticket_events AS (
-    INSERT INTO core_ticketevent (content_type_id, object_id, event_type, actor_id,
-                                  occurred_at, data)
-    SELECT c.content_type_id, c.object_id,
-           CASE e.kind WHEN 'breached' THEN 'sla_breached' ELSE 'sla_warning' END,
-           NULL, %(now)s,
-           jsonb_build_object('clock', e.clock_id, 'clock_event', e.id, 'target', c.target_name,
-                              'percent', e.percent, 'reached_at', e.occurred_at)
-    FROM events e JOIN crossed c ON c.clock_id = e.clock_id AND c.percent = e.percent
+outbox AS (
+    INSERT INTO core_outboxmessage (topic, payload, dedup_key, created_at, attempts, last_error)
+    SELECT 'sla.fired',
+           jsonb_build_object(
+               'marked_at', %(now)s::timestamptz,
+               'firings', jsonb_agg(jsonb_build_array(clock_id, percent, moment)
+                                    ORDER BY clock_id, percent)),
+           'sla.fired:' || txid_current() || ':' || min(clock_id) || ':' || gen_random_uuid(),
+           statement_timestamp(), 0, ''
+    FROM numbered GROUP BY chunk
+    RETURNING id
 )
-SELECT (SELECT count(*) FROM marked), coalesce(array_agg(events.id ORDER BY events.id), '{}')
-FROM events
+SELECT (SELECT count(*) FROM cut) + (SELECT count(*) FROM gone), (SELECT count(*) FROM outbox)
 """
 
 
-# Most ticks find nothing due. This look costs an index-only scan of the due index and no
-# transaction; the tick statement (planned each time: ~1 ms) runs only when it finds one.
-# Being an index scan, it also marks the index entries of clocks marked by earlier ticks
-# as dead, which a bitmap scan of the tick statement never does (bench/README.md, SLA).
+# Most ticks find nothing due. This look reads the first entry of the due index (no
+# transaction); the tick statement (planned each time: ~1 ms) runs only when something
+# is due. min() is planned the same whatever the moment: an `EXISTS (... due_at <= $1)`
+# given a generic plan (psycopg prepares statements a connection repeats) was a
+# sequential scan of the whole table, 120 ms at 1M (bench/README.md, SLA). Being an
+# index scan, it also marks the index entries of rows cut by earlier ticks as dead, which
+# a bitmap scan of the tick statement never does.
 _DUE_PROBE_SQL = """
-SELECT EXISTS (
-    SELECT 1 FROM sla_clock
-    WHERE state = 'running' AND due_at IS NOT NULL AND due_at <= %(now)s
-)
+SELECT coalesce(min(due_at) <= %(now)s, false) FROM sla_clockschedule
 """
 
 
 def clock_tick(*, now: datetime | None = None, batch: int = 5000, max_batches: int = 1000) -> int:
-    """Fire the warnings and breaches that have come due; returns the clocks marked.
+    """Mark the warnings and breaches that have come due; returns the clocks marked.
 
-    Set-based: one statement per batch locks due clocks (FOR UPDATE SKIP LOCKED, so ticks
-    on several workers share the work), moves their fired thresholds out of the pending
-    arrays, records one ClockEvent per threshold (unique per clock and threshold: a retry
-    or an overlapping tick cannot record it twice) and one TicketEvent each, and queues
-    one outbox message for the escalation actions of the batch. A worker killed
-    mid-batch rolls its transaction back; the clocks stay due for the next tick.
+    Marking only, one statement per batch: it locks due schedule rows (FOR UPDATE SKIP
+    LOCKED, so ticks on several workers share the work), cuts the fired thresholds off
+    their pending arrays and writes outbox messages (topic sla.fired) listing them. The
+    clock events, ticket events, the breach moment and the escalation actions are
+    written by the handler of those messages (`clock_fired_handler`), idempotently. A
+    worker killed mid-batch rolls its transaction back; the rows stay due.
     """
     now = now or timezone.now()
     with connection.cursor() as cursor:
@@ -891,14 +928,10 @@ def clock_tick(*, now: datetime | None = None, batch: int = 5000, max_batches: i
     marked_total = 0
     for _ in range(max_batches):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_TICK_SQL, {"now": now, "batch": batch})
-            marked, event_ids = cursor.fetchone()
-            if event_ids:
-                outbox_enqueue(
-                    topic="sla.escalate",
-                    payload={"clock_events": event_ids},
-                    dedup_key=f"sla.escalate:{event_ids[0]}:{event_ids[-1]}:{len(event_ids)}",
-                )
+            cursor.execute(_TICK_SQL, {"now": now, "batch": batch, "chunk": FIRED_CHUNK})
+            marked, messages = cursor.fetchone()
+            if messages:
+                outbox_kick_on_commit()
         marked_total += marked
         if marked < batch:
             break
@@ -907,6 +940,77 @@ def clock_tick(*, now: datetime | None = None, batch: int = 5000, max_batches: i
 
 def clock_tick_interval() -> timedelta:
     return timedelta(seconds=settings.ITSM_SLA_TICK_SECONDS)
+
+
+# Records what the tick marked: one ClockEvent per threshold (unique per clock, kind and
+# threshold, so a repeated delivery records nothing twice) and a TicketEvent for each
+# new one, sets the breach moment of breached clocks, and returns the ids of the events
+# whose escalations have not run yet (new ones and those of an interrupted delivery), in
+# the order they happened (a warning's actions run before the breach's reassign).
+_FIRED_SQL = """
+WITH f AS (
+    SELECT (x->>0)::bigint AS clock_id, (x->>1)::int AS percent,
+           (x->>2)::timestamptz AS moment,
+           CASE WHEN (x->>1)::int = 100 THEN 'breached' ELSE 'warning' END AS kind
+    FROM jsonb_array_elements(%(firings)s::jsonb) AS x
+),
+fc AS (
+    SELECT f.*, c.content_type_id, c.object_id, c.target_duration, t.name AS target_name
+    FROM f JOIN sla_clock c ON c.id = f.clock_id JOIN sla_target t ON t.id = c.target_id
+),
+events AS (
+    INSERT INTO sla_clockevent
+        (clock_id, kind, occurred_at, percent, elapsed, reason, data, handled_at)
+    SELECT clock_id, kind, moment, percent, target_duration * percent / 100.0, '',
+           jsonb_build_object('recorded_at', %(marked_at)s::timestamptz), NULL
+    FROM fc ORDER BY moment, percent, clock_id
+    ON CONFLICT DO NOTHING
+    RETURNING id, clock_id, kind, percent, occurred_at
+),
+ticket_events AS (
+    INSERT INTO core_ticketevent (content_type_id, object_id, event_type, actor_id,
+                                  occurred_at, data)
+    SELECT fc.content_type_id, fc.object_id,
+           CASE e.kind WHEN 'breached' THEN 'sla_breached' ELSE 'sla_warning' END,
+           NULL, %(marked_at)s::timestamptz,
+           jsonb_build_object('clock', e.clock_id, 'clock_event', e.id, 'target', fc.target_name,
+                              'percent', e.percent, 'reached_at', e.occurred_at)
+    FROM events e JOIN fc ON fc.clock_id = e.clock_id AND fc.percent = e.percent
+),
+breached AS (
+    UPDATE sla_clock c SET breached_at = b.moment, version = c.version + 1,
+                           updated_at = %(marked_at)s::timestamptz
+    FROM (SELECT clock_id, min(moment) AS moment FROM f WHERE percent = 100
+          GROUP BY clock_id) b
+    WHERE b.clock_id = c.id AND c.breached_at IS NULL AND c.state <> 'met'
+)
+SELECT id FROM (
+    SELECT id, occurred_at, percent FROM events
+    UNION
+    SELECT e.id, e.occurred_at, e.percent FROM sla_clockevent e
+    JOIN f ON e.clock_id = f.clock_id AND e.kind = f.kind AND e.percent = f.percent
+    WHERE e.handled_at IS NULL
+) AS unhandled
+ORDER BY occurred_at, percent, id
+"""
+
+
+def clock_fired_record(*, firings: list, marked_at: str) -> list[int]:
+    """Record the firings [clock id, percent, moment] the tick marked at `marked_at`, in
+    one transaction; returns the ids of their events still to escalate."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_FIRED_SQL, {"firings": json.dumps(firings), "marked_at": marked_at})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def clock_fired_handler(message: Any) -> None:
+    """Outbox handler of topic sla.fired: record the firings, then run their escalation
+    actions (each event once, see `clock_events_escalate`)."""
+    payload = message.payload
+    event_ids = clock_fired_record(
+        firings=list(payload.get("firings", [])), marked_at=payload["marked_at"]
+    )
+    clock_events_escalate(event_ids=event_ids)
 
 
 def clock_events_escalate(*, event_ids: list[int]) -> int:
@@ -938,11 +1042,6 @@ def clock_events_escalate(*, event_ids: list[int]) -> int:
             ClockEvent.objects.filter(pk=event_id).update(handled_at=timezone.now())
             handled += 1
     return handled
-
-
-def escalation_handler(message: Any) -> None:
-    """Outbox handler of topic sla.escalate."""
-    clock_events_escalate(event_ids=list(message.payload.get("clock_events", [])))
 
 
 def record_escalate_service(record: Any):

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .models import BusinessCalendar, Target
+from .selectors import dashboard_cache_warm
 from .services import clock_tick, clocks_recompute
 
 
@@ -33,3 +34,11 @@ def calendars_holidays_import_task() -> int:
     for calendar in BusinessCalendar.objects.exclude(holiday_country=""):
         changed += calendar_holidays_import(calendar=calendar, years=[year, year + 1])
     return changed
+
+
+@shared_task(name="sla.tasks.dashboard_cache_warm_task", ignore_result=True)
+def dashboard_cache_warm_task() -> int:
+    """Refresh the cached default SLA dashboard in every language (beat, every
+    DASHBOARD_WARM_SECONDS), so managers opening it never wait for the aggregation over
+    the rollups; filtered views keep their one-minute cache."""
+    return dashboard_cache_warm()

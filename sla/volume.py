@@ -14,7 +14,8 @@ incidents and a million stopped ones over twelve months, in minutes.
   incidents without live clocks are used first, then minimal open incidents are added.
   Each clock has counted a random share of its target (10 % are past the deadline:
   `breached_at` set, nothing pending); the thresholds not reached yet are pending with
-  their exact wall-clock moments (business time of the calendar), so `due_at` spreads
+  their exact wall-clock moments (business time of the calendar) in the clock's schedule
+  row (ClockSchedule), so `due_at` spreads
   over the next minutes to days as the targets' durations do and only a small fraction
   of the clocks is due at any moment. One "started" ClockEvent per clock; the incident's
   `sla_due_at` is the nearest deadline of its clocks.
@@ -62,6 +63,7 @@ from .models import (
     BusinessCalendar,
     Clock,
     ClockEvent,
+    ClockSchedule,
     EscalationAction,
     Target,
     WorkingInterval,
@@ -116,10 +118,11 @@ _INCIDENT_COLUMNS = (
 _CLOCK_COLUMNS = (
     "id", "content_type_id", "object_id", "target_id", "calendar_id", "kind", "metric",
     "state", "target_duration", "started_at", "stopped_at", "elapsed", "segment_started_at",
-    "paused_at", "pause_reason", "deadline_at", "breached_at", "pending_percents",
-    "pending_moments", "due_at", "match_reason", "service_id", "organisation_id",
+    "paused_at", "pause_reason", "deadline_at", "breached_at", "match_reason", "service_id",
+    "organisation_id",
     "support_group_id", "priority", "version", "updated_at",
 )  # fmt: skip
+_SCHEDULE_COLUMNS = ("clock_id", "due_at", "pending_percents", "pending_moments")
 _EVENT_COLUMNS = (
     "clock_id", "kind", "occurred_at", "percent", "elapsed", "reason", "actor_id", "data",
     "handled_at",
@@ -497,6 +500,7 @@ def _running_clocks(count: int, targets: dict, context: dict, rng, now, log) -> 
     maths = _Clocks(targets, now)
     match_reason = json.dumps({"rule": "seed_volume"})
     started_events: list[tuple[int, int, int, datetime]] = []
+    schedules: list[tuple[int, datetime, list[int], list[datetime]]] = []
 
     def clock_rows():
         for n in range(count):
@@ -520,6 +524,8 @@ def _running_clocks(count: int, targets: dict, context: dict, rng, now, log) -> 
             else:
                 deadline = breached_at = maths.deadline(calendar_id, minutes, duration)
             started_events.append((clock_ids[n], target.pk, calendar_id, started_at))
+            if moments:
+                schedules.append((clock_ids[n], moments[0], percents, moments))
             if "reused" not in incident:
                 first = incident.get("created_at")
                 incident["created_at"] = min(first, started_at) if first else started_at
@@ -529,13 +535,16 @@ def _running_clocks(count: int, targets: dict, context: dict, rng, now, log) -> 
                 clock_ids[n], content_type, incident["id"], target.pk, calendar_id,
                 target.agreement.kind, target.metric, ClockState.RUNNING, duration,
                 started_at, None, timedelta(0), started_at, None, "", deadline, breached_at,
-                percents, moments, moments[0] if moments else None, match_reason,
-                incident["service_id"], incident["organisation_id"],
+                match_reason, incident["service_id"], incident["organisation_id"],
                 incident["support_group_id"], incident["priority"], 1, now,
             )  # fmt: skip
 
     copied = _copy(Clock._meta.db_table, _CLOCK_COLUMNS, clock_rows())
-    log(f"running clocks: {copied} in {time.perf_counter() - started:.1f} s")
+    scheduled = _copy(ClockSchedule._meta.db_table, _SCHEDULE_COLUMNS, iter(schedules))
+    log(
+        f"running clocks: {copied} ({scheduled} with a schedule) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     step = time.perf_counter()
     for row in fresh:
         row["updated_at"] = now
@@ -619,7 +628,7 @@ def _closed_clocks(count: int, targets: dict, context: dict, rng, now, log) -> d
                 target.agreement.kind, target.metric,
                 ClockState.BREACHED if breached else ClockState.MET, target.duration, opened,
                 stopped_at, elapsed, None, None, "", deadline, deadline if breached else None,
-                [], [], None, match_reason, incident["service_id"], incident["organisation_id"],
+                match_reason, incident["service_id"], incident["organisation_id"],
                 incident["support_group_id"], incident["priority"], 2, stopped_at,
             )  # fmt: skip
 

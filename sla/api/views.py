@@ -349,7 +349,9 @@ class ClockViewSet(viewsets.ReadOnlyModelViewSet):
 
     filterset_class = ClockFilterSet
     ordering_fields = ["started_at", "deadline_at", "id"]
-    queryset = Clock.objects.select_related("target__agreement", "calendar").order_by("-pk")
+    queryset = Clock.objects.select_related("target__agreement", "calendar", "schedule").order_by(
+        "-pk"
+    )
 
     def get_queryset(self):
         queryset = super().get_queryset()

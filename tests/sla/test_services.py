@@ -41,6 +41,7 @@ from tests.sla.factories import (
     TargetFactory,
     office_hours_calendar,
 )
+from tests.sla.fired import fired_deliver, schedule_of, tick
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = dt.timedelta(hours=1)
@@ -142,14 +143,15 @@ def test_creating_an_incident_starts_its_clocks(sla_24x7, agent, customer_a):
     assert (resolution.metric, resolution.state) == (Metric.RESOLUTION, ClockState.RUNNING)
     assert resolution.target_id == sla_24x7["resolution"].pk
     assert resolution.deadline_at == incident.created_at + 4 * H
-    assert resolution.pending_percents == [50, 75, 90, 100]
-    assert resolution.pending_moments == [
+    schedule = schedule_of(resolution)
+    assert schedule.pending_percents == [50, 75, 90, 100]
+    assert schedule.pending_moments == [
         incident.created_at + 2 * H,
         incident.created_at + 3 * H,
         incident.created_at + dt.timedelta(minutes=216),
         incident.created_at + 4 * H,
     ]
-    assert resolution.due_at == incident.created_at + 2 * H
+    assert schedule.due_at == incident.created_at + 2 * H
     incident.refresh_from_db()
     assert incident.sla_due_at == incident.created_at + H
     assert list(resolution.events.values_list("kind", flat=True)) == [ClockEventKind.STARTED]
@@ -180,7 +182,7 @@ def test_pause_never_counts_and_resume_moves_the_deadline(db):
     (clock,) = clocks_of(incident)
     assert clock.state == ClockState.PAUSED
     assert clock.elapsed == H
-    assert (clock.due_at, clock.deadline_at, clock.pending_moments) == (None, None, [])
+    assert (schedule_of(clock), clock.deadline_at) == (None, None)
 
     sla.sla_record_resume(record=incident, actor=None, at=berlin(2027, 3, 10, 9, 0))
     clock.refresh_from_db()
@@ -270,8 +272,8 @@ def test_retargeting_after_the_new_deadline_passed_breaches_at_the_next_tick(db)
 
     (clock,) = clocks_of(incident)
     assert clock.target_id == fast.pk
-    assert clock.due_at == start + 3 * H
-    assert sla.clock_tick(now=start + 3 * H) == 1
+    assert schedule_of(clock).due_at == start + 3 * H
+    assert tick(start + 3 * H) == 1
     clock.refresh_from_db()
     assert clock.breached_at == start + 3 * H
     assert sorted(
@@ -321,7 +323,7 @@ def test_stopping_after_the_deadline_is_a_breach_even_before_the_tick(db):
     assert AttainmentRollup.objects.get().breached == 1
 
 
-def test_tick_fires_each_threshold_once_with_events_and_one_outbox_message(db):
+def test_tick_marks_each_threshold_once_in_one_outbox_message(db):
     TargetFactory(duration=4 * H)
     incident = IncidentFactory()
     start = berlin(2027, 2, 1, 8)
@@ -332,8 +334,20 @@ def test_tick_fires_each_threshold_once_with_events_and_one_outbox_message(db):
     assert sla.clock_tick(now=start + 3 * H) == 0
 
     (clock,) = clocks_of(incident)
-    assert clock.pending_percents == [90, 100]
-    assert clock.due_at == start + dt.timedelta(minutes=216)
+    schedule = schedule_of(clock)
+    assert schedule.pending_percents == [90, 100]
+    assert schedule.due_at == start + dt.timedelta(minutes=216)
+    assert schedule.pending_moments == [start + dt.timedelta(minutes=216), start + 4 * H]
+    # Marking only: the events come with the delivery of the message.
+    assert not clock.events.exclude(kind=ClockEventKind.STARTED).exists()
+    message = OutboxMessage.objects.get(topic="sla.fired")
+    assert [(c, p, dt.datetime.fromisoformat(m)) for c, p, m in message.payload["firings"]] == [
+        (clock.pk, 50, start + 2 * H),
+        (clock.pk, 75, start + 3 * H),
+    ]
+    assert dt.datetime.fromisoformat(message.payload["marked_at"]) == start + 3 * H
+
+    assert fired_deliver() == 1
     warnings = list(clock.events.filter(kind=ClockEventKind.WARNING).order_by("percent"))
     assert [(e.percent, e.occurred_at, e.elapsed) for e in warnings] == [
         (50, start + 2 * H, 2 * H),
@@ -341,14 +355,80 @@ def test_tick_fires_each_threshold_once_with_events_and_one_outbox_message(db):
     ]
     ticket_events = TicketEvent.objects.filter(object_id=incident.pk, event_type="sla_warning")
     assert sorted(e.data["percent"] for e in ticket_events) == [50, 75]
-    message = OutboxMessage.objects.get(topic="sla.escalate")
-    assert sorted(message.payload["clock_events"]) == [e.pk for e in warnings]
+    assert {dt.datetime.fromisoformat(e.data["recorded_at"]) for e in warnings} == {start + 3 * H}
+    assert all(e.handled_at is not None for e in clock.events.filter(kind="warning"))
 
-    assert sla.clock_tick(now=start + 5 * H) == 1
+    assert tick(start + 5 * H) == 1
     clock.refresh_from_db()
-    assert (clock.breached_at, clock.due_at, clock.pending_percents) == (start + 4 * H, None, [])
+    assert (clock.breached_at, schedule_of(clock)) == (start + 4 * H, None)
     assert clock.state == ClockState.RUNNING
     assert TicketEvent.objects.filter(object_id=incident.pk, event_type="sla_breached").count() == 1
+
+
+def test_a_repeated_delivery_records_and_escalates_nothing_twice(db, agent):
+    target = TargetFactory(duration=4 * H, thresholds=[50])
+    EscalationActionFactory(
+        target=target, at_percent=100, action=EscalationActionKind.NOTIFY_ASSIGNEE
+    )
+    incident = IncidentFactory(status="in_progress", assignee=agent)
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+    assert sla.clock_tick(now=start + 5 * H) == 1
+    message = OutboxMessage.objects.get(topic="sla.fired")
+
+    sla.clock_fired_handler(message)
+    sla.clock_fired_handler(message)
+
+    (clock,) = clocks_of(incident)
+    assert sorted(
+        clock.events.filter(kind__in=["warning", "breached"]).values_list("kind", "percent")
+    ) == [("breached", 100), ("warning", 50)]
+    assert (
+        TicketEvent.objects.filter(object_id=incident.pk, event_type__startswith="sla_").count()
+        == 2
+    )
+    assert list(Notification.objects.values_list("topic", flat=True)) == ["sla.breached"]
+    assert clock.breached_at == start + 4 * H
+
+
+def test_an_interrupted_delivery_escalates_on_the_next_one(db, agent):
+    target = TargetFactory(duration=4 * H, thresholds=[])
+    EscalationActionFactory(
+        target=target, at_percent=100, action=EscalationActionKind.NOTIFY_ASSIGNEE
+    )
+    incident = IncidentFactory(status="in_progress", assignee=agent)
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+    sla.clock_tick(now=start + 5 * H)
+    message = OutboxMessage.objects.get(topic="sla.fired")
+    # A worker recorded the breach and died before escalating it.
+    sla.clock_fired_record(
+        firings=message.payload["firings"], marked_at=message.payload["marked_at"]
+    )
+    assert Notification.objects.count() == 0
+
+    sla.clock_fired_handler(message)
+
+    assert list(Notification.objects.values_list("topic", flat=True)) == ["sla.breached"]
+    assert ClockEvent.objects.filter(kind="breached").count() == 1
+
+
+def test_a_big_batch_is_split_into_several_messages(db, monkeypatch):
+    TargetFactory(duration=H, thresholds=[50])
+    incidents = IncidentFactory.create_batch(3)
+    start = berlin(2027, 2, 1, 8)
+    for incident in incidents:
+        sla.sla_record_start(record=incident, actor=None, at=start)
+    monkeypatch.setattr(sla, "FIRED_CHUNK", 4)
+
+    assert sla.clock_tick(now=start + 2 * H) == 3
+
+    messages = OutboxMessage.objects.filter(topic="sla.fired").order_by("pk")
+    assert [len(m.payload["firings"]) for m in messages] == [4, 2]
+    assert len({m.dedup_key for m in messages}) == 2
+    assert fired_deliver() == 2
+    assert ClockEvent.objects.filter(kind__in=["warning", "breached"]).count() == 6
+    assert not Clock.objects.filter(breached_at__isnull=True).exists()
 
 
 def test_tick_with_nothing_due_touches_nothing(db):
@@ -357,7 +437,7 @@ def test_tick_with_nothing_due_touches_nothing(db):
 
     assert sla.clock_tick(now=berlin(2027, 2, 1, 8, 30)) == 0
     assert ClockEvent.objects.exclude(kind=ClockEventKind.STARTED).count() == 0
-    assert not OutboxMessage.objects.filter(topic="sla.escalate").exists()
+    assert not OutboxMessage.objects.filter(topic="sla.fired").exists()
 
 
 def test_escalations_notify_raise_priority_and_reassign_once(db, agent, manager):
@@ -390,8 +470,9 @@ def test_escalations_notify_raise_priority_and_reassign_once(db, agent, manager)
     start = berlin(2027, 2, 1, 8)
     sla.sla_record_start(record=incident, actor=None, at=start)
     sla.clock_tick(now=start + 5 * H)
-    event_ids = list(
-        ClockEvent.objects.filter(kind__in=["warning", "breached"]).values_list("pk", flat=True)
+    message = OutboxMessage.objects.get(topic="sla.fired")
+    event_ids = sla.clock_fired_record(
+        firings=message.payload["firings"], marked_at=message.payload["marked_at"]
     )
 
     assert sla.clock_events_escalate(event_ids=event_ids) == 2
@@ -444,7 +525,7 @@ def test_a_longer_target_withdraws_a_breach_and_keeps_the_history(db):
     incident = IncidentFactory()
     start = berlin(2027, 2, 1, 8)
     sla.sla_record_start(record=incident, actor=None, at=start)
-    sla.clock_tick(now=start + 2 * H)
+    tick(start + 2 * H)
     (clock,) = clocks_of(incident)
     assert clock.breached_at == start + H
 
@@ -457,3 +538,29 @@ def test_a_longer_target_withdraws_a_breach_and_keeps_the_history(db):
     assert clock.events.filter(kind=ClockEventKind.BREACHED).count() == 1
     recomputed = clock.events.get(kind=ClockEventKind.RECOMPUTED)
     assert recomputed.data["after"]["duration"] == 8 * 3600
+
+
+def test_starting_two_clocks_costs_the_queries_of_one(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    calendar = BusinessCalendarFactory()
+    resolution = TargetFactory(duration=4 * H, calendar=calendar, metric=Metric.RESOLUTION)
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=IncidentFactory(), actor=None, at=start)  # calendar cached
+    first = IncidentFactory()
+    with CaptureQueriesContext(connection) as one:
+        sla.sla_record_start(record=first, actor=None, at=start)
+    TargetFactory(
+        agreement=resolution.agreement, duration=H, calendar=calendar, metric=Metric.RESPONSE
+    )
+    incident = IncidentFactory()
+    with CaptureQueriesContext(connection) as two:
+        sla.sla_record_start(record=incident, actor=None, at=start)
+
+    assert len(clocks_of(incident)) == 2
+    assert [schedule_of(c).pending_percents for c in clocks_of(incident)] == [
+        [50, 75, 90, 100],
+        [50, 75, 90, 100],
+    ]
+    assert len(two) == len(one)

@@ -6,13 +6,17 @@ import io
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from sla import selectors
 from sla.choices import ClockState
 from sla.reports import service_level_report_pdf
+from sla.tasks import dashboard_cache_warm_task
 from sla.views import csv_safe
+from tests.factories import OrganisationFactory
 from tests.sla.factories import ServiceFactory
 from tests.sla.test_selectors import FEB, at, clock, desk_create, rollup
 
@@ -106,6 +110,29 @@ def test_dashboard_filtered_by_organisation(client, manager, desk, breached):
     assert chips[0]["remove_url"] == "?date_from=2026-01&date_to=2026-03"
 
 
+def test_dashboard_filter_selects_mark_the_chosen_values(client, manager, desk):
+    OrganisationFactory(name='Tom & "Jerry" <Ltd>', code="tj")
+    client.force_login(manager)
+
+    response = client.get(
+        reverse("sla:dashboard"), {**PERIOD_QUERY, "organisation": desk.bluebird.pk}
+    )
+
+    html = response.content.decode()
+    assert (
+        '<select class="form-select form-select-sm" id="id_organisation" name="organisation">'
+        '<option value="">All organisations</option>'
+        f'<option value="{desk.acme.pk}">Acme Trading</option>'
+        f'<option value="{desk.bluebird.pk}" selected>Bluebird Logistics</option>'
+    ) in html
+    assert ">Tom &amp; &quot;Jerry&quot; &lt;Ltd&gt;</option>" in html
+    assert (
+        '<select class="form-select form-select-sm" id="id_group" name="group">'
+        '<option value="" selected>All groups</option>'
+        f'<option value="{desk.network.pk}">Network</option>'
+    ) in html
+
+
 def test_dashboard_defaults_to_the_last_twelve_months(client, manager, db):
     client.force_login(manager)
 
@@ -146,6 +173,58 @@ def test_dashboard_queries_are_bounded_and_cached(
     assert [q for q in first.captured_queries if "sla_attainmentrollup" in q["sql"]]
     assert rollup_queries == []
     assert len(second.captured_queries) < len(first.captured_queries)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_warm_task_fills_the_entry_the_default_dashboard_reads(client, manager, desk, language):
+    this_month = timezone.localdate().replace(day=1)
+    rollup(
+        this_month,
+        desk.resolution,
+        service=desk.mail,
+        organisation=desk.bluebird,
+        group=desk.network,
+        priority=3,
+        met=7,
+        breached=3,
+    )
+    late = clock(
+        desk,
+        state=ClockState.BREACHED,
+        stopped_at=timezone.now(),
+        breached_at=timezone.now() - dt.timedelta(minutes=5),
+    )
+    manager.language = language
+    manager.save(update_fields=["language"])
+    client.force_login(manager)
+    client.get(reverse("sla:dashboard"))  # session, permissions and content types read
+    cache.clear()
+
+    dashboard_cache_warm_task()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("sla:dashboard"))
+
+    assert response.status_code == 200
+    assert [q["sql"] for q in queries if "sla_attainmentrollup" in q["sql"]] == []
+    assert [q["sql"] for q in queries if '"breached_at" >=' in q["sql"]] == []
+    with translation.override(language):
+        expected = selectors.attainment_dashboard(**selectors.dashboard_default_filters())
+    assert response.context["totals"] == expected["totals"]
+    assert response.context["trend_chart"]["labels"] == [row["label"] for row in expected["trend"]]
+    assert response.context["trend_chart"]["met"][-1] == 7
+    assert list(response.context["breaches"]) == [late]
+
+
+def test_filtered_dashboard_is_not_warmed_by_the_task(client, manager, desk):
+    client.force_login(manager)
+    client.get(reverse("sla:dashboard"), PERIOD_QUERY)
+    cache.clear()
+
+    dashboard_cache_warm_task()
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("sla:dashboard"), PERIOD_QUERY)
+
+    assert len([q for q in queries if "sla_attainmentrollup" in q["sql"]]) == 1
 
 
 def test_dashboard_is_refused_to_customers_and_sends_anonymous_to_sign_in(client, customer_a, db):

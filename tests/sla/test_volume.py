@@ -15,9 +15,10 @@ from incidents.choices import OPEN_STATUSES
 from incidents.models import Incident
 from sla.business_time import business_add
 from sla.calendars import calendar_spec_load
-from sla.models import AttainmentRollup, BusinessCalendar, Clock, ClockEvent
+from sla.models import AttainmentRollup, BusinessCalendar, Clock, ClockEvent, ClockSchedule
 from sla.services import clock_tick
 from sla.volume import sla_volume_seed
+from tests.sla.fired import fired_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -45,24 +46,26 @@ def test_the_seeder_reports_what_it_added(seeded):
 
 def test_running_clocks_have_sorted_pending_thresholds_and_due_at_is_the_first(seeded):
     before, _result = seeded
-    clocks = list(Clock.objects.filter(state="running"))
+    clocks = list(Clock.objects.filter(state="running").select_related("schedule"))
     assert len(clocks) == RUNNING
     with_pending = 0
     for clock in clocks:
-        assert clock.pending_percents == sorted(clock.pending_percents)
-        assert set(clock.pending_percents) <= {50, 75, 90, 100}
-        assert clock.pending_moments == sorted(clock.pending_moments)
-        assert len(clock.pending_moments) == len(clock.pending_percents)
+        schedule = getattr(clock, "schedule", None)
+        percents = schedule.pending_percents if schedule else []
+        moments = schedule.pending_moments if schedule else []
+        assert percents == sorted(percents)
+        assert set(percents) <= {50, 75, 90, 100}
+        assert moments == sorted(moments)
+        assert len(moments) == len(percents)
         assert clock.elapsed == dt.timedelta(0)
         assert clock.segment_started_at == clock.started_at
-        if clock.pending_percents:
+        if schedule is not None:
             with_pending += 1
-            assert clock.due_at == clock.pending_moments[0]
-            assert clock.pending_moments[0] > before
-        else:
-            assert clock.due_at is None
-        if 100 in clock.pending_percents:
-            assert clock.deadline_at == clock.pending_moments[-1]
+            assert percents
+            assert schedule.due_at == moments[0]
+            assert moments[0] > before
+        if 100 in percents:
+            assert clock.deadline_at == moments[-1]
             assert clock.breached_at is None
         else:
             # Past the deadline already: breached, still running until stopped.
@@ -73,12 +76,15 @@ def test_running_clocks_have_sorted_pending_thresholds_and_due_at_is_the_first(s
 
 def test_pending_moments_are_the_business_time_moments_of_the_thresholds(seeded):
     specs = {c.pk: calendar_spec_load(c) for c in BusinessCalendar.objects.all()}
-    clocks = Clock.objects.filter(state="running").select_related("calendar")
+    clocks = Clock.objects.filter(state="running").select_related("calendar", "schedule")
     calendars = Counter()
     for clock in clocks:
         calendars[clock.calendar.is_24x7] += 1
         spec = specs[clock.calendar_id]
-        for percent, moment in zip(clock.pending_percents, clock.pending_moments, strict=True):
+        schedule = getattr(clock, "schedule", None)
+        percents = schedule.pending_percents if schedule else []
+        moments = schedule.pending_moments if schedule else []
+        for percent, moment in zip(percents, moments, strict=True):
             goal = clock.target_duration * percent / 100
             assert moment == business_add(spec, clock.started_at, goal), (clock.pk, percent)
         assert clock.deadline_at == business_add(spec, clock.started_at, clock.target_duration)
@@ -127,7 +133,7 @@ def test_stopped_clocks_are_met_or_breached_by_their_elapsed_time_within_twelve_
     now = timezone.now()
     for clock in stopped:
         assert (clock.state == "breached") == (clock.elapsed > clock.target_duration)
-        assert clock.pending_percents == [] and clock.due_at is None
+        assert not ClockSchedule.objects.filter(clock=clock).exists()
         assert now - dt.timedelta(days=366) < clock.stopped_at <= now
         assert clock.started_at <= clock.stopped_at
     incidents = Incident.objects.filter(pk__in=stopped.values("object_id"))
@@ -191,10 +197,11 @@ def test_rollups_equal_a_group_by_over_the_stopped_clocks(seeded):
 
 
 def test_the_tick_marks_exactly_the_seeded_clocks_that_are_due(seeded):
-    dues = sorted(Clock.objects.filter(due_at__isnull=False).values_list("due_at", flat=True))
+    dues = sorted(ClockSchedule.objects.values_list("due_at", flat=True))
     moment = dues[len(dues) // 3]
     expected = sum(1 for due in dues if due <= moment)
     assert clock_tick(now=moment, batch=50) == expected
-    assert not Clock.objects.filter(state="running", due_at__lte=moment).exists()
+    assert not ClockSchedule.objects.filter(due_at__lte=moment).exists()
+    fired_deliver()
     fired = ClockEvent.objects.filter(kind__in=["warning", "breached"])
     assert fired.values("clock_id").distinct().count() == expected

@@ -17,7 +17,7 @@ from itsm.celery import app as celery_app
 from notifications.models import Notification
 from sla import services as sla
 from sla.choices import ClockEventKind
-from sla.models import Clock, ClockEvent
+from sla.models import Clock, ClockEvent, ClockSchedule
 from sla.tasks import clock_tick_task
 from tests.incidents.factories import IncidentFactory
 from tests.processes import start_worker, stop_process, wait_for, worker_database_url
@@ -119,10 +119,10 @@ def test_two_workers_and_one_killed_mid_batch_still_breach_each_clock_once(
     dsn = worker_database_url()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - read back after the workers stop
     workers = []
-    # Hold the ticket event table so the first worker's tick stops half-way through its
-    # statement, with the due clocks locked and their events not yet committed.
+    # Hold the outbox table so the first worker's tick stops half-way through its
+    # statement, with the due schedules locked and cut, and its message not yet written.
     blocker = psycopg.connect(dsn)
-    blocker.execute("LOCK TABLE core_ticketevent IN SHARE ROW EXCLUSIVE MODE")
+    blocker.execute("LOCK TABLE core_outboxmessage IN SHARE ROW EXCLUSIVE MODE")
     try:
         doomed = _worker("sla-doomed", throwaway_redis.url, log)
         workers.append(doomed)
@@ -167,4 +167,5 @@ def test_two_workers_and_one_killed_mid_batch_still_breach_each_clock_once(
         ClockEvent.objects.filter(kind=ClockEventKind.BREACHED).values_list("clock_id", flat=True)
     ) == sorted(Clock.objects.values_list("pk", flat=True))
     assert set(Notification.objects.values_list("recipient_id", flat=True)) == {agent.pk}
+    assert not ClockSchedule.objects.exists()
     assert connection.vendor == "postgresql"
