@@ -53,6 +53,8 @@ def test_phone_incident_resolved_rejected_resolved_confirmed_and_rated(
     page.goto(f"/portal/incidents/{incident.pk}/")
     expect(page.locator("#resolution")).to_contain_text("Updated the dock firmware.")
     page.get_by_role("button", name="No, still broken").click()
+    # The panel opens with a transition: wait until it is shown.
+    expect(page.locator("#reject-panel")).to_have_class(re.compile(r"\bshow\b"))
     page.get_by_label("What is still not working?").fill("The second screen stays black.")
     page.get_by_role("button", name="Send back to the service desk").click()
     expect(page.locator("#incident-details")).to_contain_text("Being worked on")

@@ -74,6 +74,8 @@ def test_customer_raises_rejects_confirms_and_rates_an_incident(
     expect(resolution).to_contain_text("Removed a torn sheet from tray 2.")
     screenshot(page, "portal_incident_resolved")
     page.get_by_role("button", name="No, still broken").click()
+    # The panel opens with a transition: wait until it is shown.
+    expect(page.locator("#reject-panel")).to_have_class(re.compile(r"\bshow\b"))
     page.get_by_label("What is still not working?").fill("It jams again after ten pages.")
     page.get_by_role("button", name="Send back to the service desk").click()
 
