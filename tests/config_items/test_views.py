@@ -111,7 +111,9 @@ def test_list_query_count_does_not_grow_with_rows(
     client.force_login(agent)
     client.get(reverse("config_items:ci_list"))
 
-    with django_assert_max_num_queries(16):
+    # 16, plus the navigation's queue counts when their 30 s cache lapsed between the two
+    # requests (a loaded CI machine): still nothing per row.
+    with django_assert_max_num_queries(18):
         response = client.get(reverse("config_items:ci_list"), {"ci_class": "server"})
 
     assert len(response.context["rows"]) == 50
