@@ -20,12 +20,14 @@ NOTIFY_ACTIONS = (
 )
 
 
-def _record(event: ClockEvent) -> Any:
+def escalation_record(*, event: ClockEvent) -> Any:
+    """The ticket the event's clock runs on (None if it is gone)."""
     clock = event.clock
     return clock.content_type.model_class().objects.filter(pk=clock.object_id).first()
 
 
-def _actions(event: ClockEvent) -> list[EscalationAction]:
+def escalation_actions(*, event: ClockEvent) -> list[EscalationAction]:
+    """The actions of the event's target at the event's threshold."""
     return list(
         EscalationAction.objects.filter(target_id=event.clock.target_id, at_percent=event.percent)
         .prefetch_related("users")
@@ -33,10 +35,10 @@ def _actions(event: ClockEvent) -> list[EscalationAction]:
     )
 
 
-def escalation_recipients(*, event: ClockEvent, record: Any) -> list[User]:
+def escalation_recipients(*, record: Any, actions: list[EscalationAction]) -> list[User]:
     """Who the notify actions of this threshold reach (active users only)."""
     ids: set[int] = set()
-    for action in _actions(event):
+    for action in actions:
         if action.action == EscalationActionKind.NOTIFY_ASSIGNEE:
             if record.assignee_id:
                 ids.add(record.assignee_id)
@@ -55,12 +57,11 @@ def escalation_recipients(*, event: ClockEvent, record: Any) -> list[User]:
     return list(User.objects.filter(pk__in=ids, is_active=True).order_by("pk"))
 
 
-def escalation_notify(*, event: ClockEvent) -> int:
+def escalation_notify(*, event: ClockEvent, record: Any, actions: list[EscalationAction]) -> int:
     """Notify the people the threshold's actions name; idempotent per event."""
-    record = _record(event)
     if record is None:
         return 0
-    recipients = escalation_recipients(event=event, record=record)
+    recipients = escalation_recipients(record=record, actions=actions)
     is_breach = event.kind == ClockEventKind.BREACHED
     template = "sla_breached" if is_breach else "sla_warning"
     path = record.get_absolute_url()
@@ -83,16 +84,15 @@ def escalation_notify(*, event: ClockEvent) -> int:
     )
 
 
-def escalation_record_actions(*, event: ClockEvent) -> None:
+def escalation_record_actions(
+    *, event: ClockEvent, record: Any, actions: list[EscalationAction]
+) -> None:
     """Raise the priority or reassign the record, through its process's own service
     (which audits the change and re-applies the SLA matching rule)."""
     from .services import record_escalate_service
 
-    actions = [a for a in _actions(event) if a.action not in NOTIFY_ACTIONS]
-    if not actions:
-        return
-    record = _record(event)
-    if record is None:
+    actions = [a for a in actions if a.action not in NOTIFY_ACTIONS]
+    if not actions or record is None:
         return
     escalate = record_escalate_service(record)
     for action in actions:

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -430,6 +429,22 @@ def _record_due_update(record: Any) -> None:
     _record_due_set(record, due)
 
 
+def _records_due_refresh(content_type_id: int, ids: Iterable[int]) -> None:
+    """The sla_due_at of many records of one type, in one UPDATE (after a batch)."""
+    nearest = (
+        Clock.objects.filter(
+            content_type_id=content_type_id,
+            object_id=OuterRef("pk"),
+            state=ClockState.RUNNING,
+            deadline_at__isnull=False,
+        )
+        .order_by("deadline_at")
+        .values("deadline_at")[:1]
+    )
+    model = ContentType.objects.get_for_id(content_type_id).model_class()
+    model.objects.filter(pk__in=list(ids)).update(sla_due_at=Subquery(nearest))
+
+
 def _record_due_set(record: Any, due: datetime | None) -> None:
     if getattr(record, "sla_due_at", None) != due:
         type(record).objects.filter(pk=record.pk).update(sla_due_at=due)
@@ -592,8 +607,11 @@ def _clock_recompute(
     reason: str,
     candidate: Candidate | None = None,
     match_reason: dict[str, Any] | None = None,
+    target: Target | None = None,
 ) -> None:
-    """Recompute a live clock from its history, after its target or calendar changed."""
+    """Recompute a live clock from its history, after its target or calendar changed
+    (`candidate`: a new target picked by the matching rule; else its own, as now saved,
+    passed in as `target` or read here)."""
     before = {
         "target": clock.target_id,
         "calendar": clock.calendar_id,
@@ -608,7 +626,7 @@ def _clock_recompute(
         clock.match_reason = match_reason or {}
         thresholds = candidate.thresholds
     else:
-        target = Target.objects.get(pk=clock.target_id)
+        target = target or Target.objects.get(pk=clock.target_id)
         clock.calendar_id = target.calendar_id or clock.calendar_id
         clock.target_duration = target.duration or clock.target_duration
         thresholds = target.thresholds
@@ -822,12 +840,15 @@ def clocks_recompute(
                 break
             specs = _Specs()
             moment = now or timezone.now()
+            targets = Target.objects.in_bulk({clock.target_id for clock in clocks})
+            records: dict[int, set[int]] = {}
             for clock in clocks:
-                _clock_recompute(clock, moment, None, specs, reason)
-                model = clock.content_type.model_class()
-                record = model.objects.filter(pk=clock.object_id).first()
-                if record is not None:
-                    _record_due_update(record)
+                _clock_recompute(
+                    clock, moment, None, specs, reason, target=targets[clock.target_id]
+                )
+                records.setdefault(clock.content_type_id, set()).add(clock.object_id)
+            for content_type_id, ids in records.items():
+                _records_due_refresh(content_type_id, ids)
             last_pk = clocks[-1].pk
             done += len(clocks)
     return done
@@ -938,10 +959,6 @@ def clock_tick(*, now: datetime | None = None, batch: int = 5000, max_batches: i
     return marked_total
 
 
-def clock_tick_interval() -> timedelta:
-    return timedelta(seconds=settings.ITSM_SLA_TICK_SECONDS)
-
-
 # Records what the tick marked: one ClockEvent per threshold (unique per clock, kind and
 # threshold, so a repeated delivery records nothing twice) and a TicketEvent for each
 # new one, sets the breach moment of breached clocks, and returns the ids of the events
@@ -1018,7 +1035,12 @@ def clock_events_escalate(*, event_ids: list[int]) -> int:
     were handled now. Each event is handled once: its row is locked and marked in the
     transaction that runs its record-changing actions; notifications are idempotent by
     their dedup key, so a delivery retried after a crash notifies nobody twice."""
-    from .escalations import escalation_notify, escalation_record_actions
+    from .escalations import (
+        escalation_actions,
+        escalation_notify,
+        escalation_record,
+        escalation_record_actions,
+    )
 
     handled = 0
     for event_id in event_ids:
@@ -1029,7 +1051,9 @@ def clock_events_escalate(*, event_ids: list[int]) -> int:
         )
         if event is None:
             continue
-        escalation_notify(event=event)
+        record = escalation_record(event=event)
+        actions = escalation_actions(event=event)
+        escalation_notify(event=event, record=record, actions=actions)
         with transaction.atomic():
             locked = (
                 ClockEvent.objects.select_for_update(skip_locked=True)
@@ -1038,7 +1062,7 @@ def clock_events_escalate(*, event_ids: list[int]) -> int:
             )
             if locked is None:
                 continue
-            escalation_record_actions(event=event)
+            escalation_record_actions(event=event, record=record, actions=actions)
             ClockEvent.objects.filter(pk=event_id).update(handled_at=timezone.now())
             handled += 1
     return handled

@@ -619,10 +619,11 @@ def _get_service(user, pk: int) -> ConfigurationItem:
     return service
 
 
-def _duration_text(delta: dt.timedelta) -> str:
-    """A short human duration, truncated to two units: 2 d 3 h, 1 h 5 min, 43 min 12 s."""
+def _duration_text(delta: dt.timedelta, *, in_days: bool = True) -> str:
+    """A short human duration, truncated to two units: 2 d 3 h, 1 h 5 min, 43 min 12 s;
+    with in_days=False hours never roll over into days (45 h)."""
     seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86_400)
+    days, rest = divmod(seconds, 86_400) if in_days else (0, seconds)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [
@@ -843,15 +844,7 @@ def _admin_url(user, model: str, pk: int | None = None) -> str:
 def _business_duration_text(delta: dt.timedelta) -> str:
     """Business time in hours and minutes (never days: a business day is not 24 hours):
     27 h, 1 h 30 min, 15 min."""
-    seconds = int(delta.total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [
-        _("%(n)s h") % {"n": hours} if hours else "",
-        _("%(n)s min") % {"n": minutes} if minutes else "",
-        _("%(n)s s") % {"n": secs} if secs else "",
-    ]
-    return " ".join([part for part in parts if part][:2]) or _("%(n)s s") % {"n": 0}
+    return _duration_text(delta, in_days=False)
 
 
 def _is_in_force(agreement, today: dt.date) -> bool:
