@@ -1,6 +1,6 @@
-# Production image: gunicorn, Celery worker and Celery beat all run from it
-# (docker-compose.yml picks the command and the health checks). Static files are
-# collected and translations compiled at build time.
+# Production image: gunicorn, the Celery workers (default and "sla" queues) and Celery
+# beat all run from it (docker-compose.yml picks the command and the health checks).
+# Static files are collected and translations compiled at build time.
 
 # --- front-end packages (Bootstrap, icons, Chart.js) -----------------------------------
 FROM node:20-slim AS assets

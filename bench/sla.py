@@ -16,14 +16,27 @@ Parts (--parts, default all):
   at that same moment: the server's own figures (EXPLAIN (ANALYZE, BUFFERS): planning +
   execution) of the due selection and of the whole tick statement, and the wall time of
   `clock_tick()` seen from Python (transaction, round trips).
-* mark: at each size, for each D of --due, D random running clocks get their next threshold
-  moved a few seconds into the past (inside a transaction) and `clock_tick(batch=5000)`
-  marks them; the transaction is rolled back, so every run sees the same data. Reports
-  clocks/s.
+* mark: at each size, for each D of --due, D thresholds come due and
+  `clock_tick(batch=5000)` marks them; reports thresholds/s and distinct clocks/s, and
+  the recording of the firings (rolled back). --mark-pick next (default): the tick runs
+  at the moment the D-th pending threshold (in due order) is reached, as a tick that fell
+  behind would, committing each batch as in production; each D marks the thresholds
+  after those of the previous one. At the end the marked rows are put back (from the
+  sla.fired messages, which are dropped; the table vacuumed first, so they go into the
+  places the marking freed). They end up about three times denser than before (1M
+  clocks: 5 rows per page against 1.7), which flatters a later run marking them again:
+  quote the first run after seeding.
+  --mark-pick random: D random running clocks get their next threshold moved a few
+  seconds into the past, inside a transaction rolled back at the end (how the figures
+  before one row per threshold were taken; the moved rows are new row versions packed on
+  a few pages, and every batch steps over the index entries of the rows deleted by the
+  earlier ones, not dead to others yet).
 * lateness: at the last size, --late-clocks running clocks get their next threshold at
   spread moments in the next --late-window seconds (committed), then a real Celery worker
-  with embedded beat (`celery -A itsm worker -B -c 2`, ITSM_SLA_TICK_SECONDS=--tick-seconds)
-  runs until they have all fired; reports recorded_at - occurred_at of their events.
+  with embedded beat (`celery -A itsm worker -B -Q celery,sla -c 2`,
+  ITSM_SLA_TICK_SECONDS=--tick-seconds; with --tick-queue the production layout, a worker
+  per queue) runs until they have all fired; reports recorded_at - occurred_at of their
+  events.
 * dashboard: `sla.selectors.attainment` per dimension over 12 months of rollups, the
   dashboard aggregation with a cold and a warm cache, the same through
   `GET /sla/` (Django test client, logged in as a manager), and, for comparison, a live
@@ -48,7 +61,7 @@ from bench._common import django_setup, summary, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 _DUE_SQL = """
-    SELECT clock_id FROM sla_clockschedule
+    SELECT clock_id, percent FROM sla_clockdue
     WHERE due_at <= %(now)s
     ORDER BY due_at
     LIMIT %(batch)s
@@ -56,7 +69,7 @@ _DUE_SQL = """
 """
 # Whether anything is due at all: the first entry of the due index, no lock.
 _PROBE_SQL = """
-    SELECT coalesce(min(due_at) <= %(now)s, false) FROM sla_clockschedule
+    SELECT coalesce(min(due_at) <= %(now)s, false) FROM sla_clockdue
 """
 
 
@@ -143,7 +156,7 @@ def _prepare(size: int) -> None:
         print(f"  seeded {missing} running clocks in {time.perf_counter() - started:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE sla_clock")
-        cursor.execute("VACUUM ANALYZE sla_clockschedule")
+        cursor.execute("VACUUM ANALYZE sla_clockdue")
         cursor.execute("VACUUM ANALYZE sla_clockevent")
 
 
@@ -155,7 +168,7 @@ def _drain() -> "object":
 
     now = timezone.now()
     fired = clock_tick(now=now)
-    print(f"  drained: {fired} clocks were due at the start")
+    print(f"  drained: {fired} thresholds were due at the start")
     return now
 
 
@@ -187,67 +200,131 @@ def _indent(plan: str) -> str:
     return "\n".join("    " + line for line in plan.splitlines())
 
 
-def mark_section(size: int, dues: list[int]) -> list[tuple[int, float]]:
-    from django.db import connection, transaction
-    from django.utils import timezone
+def _random_due(cursor, now, due: int) -> int:
+    """Inside the caller's transaction, move the next threshold of `due` random running
+    clocks a few seconds before `now` (their other thresholds stay later)."""
+    cursor.execute("SELECT setseed(0.25)")
+    cursor.execute(
+        """
+        WITH picked AS (
+            SELECT clock_id, min(percent) AS percent,
+                   %s - random() * interval '10 seconds' AS moment
+            FROM sla_clockdue GROUP BY clock_id
+            ORDER BY random() LIMIT %s
+        )
+        UPDATE sla_clockdue d SET due_at = picked.moment
+        FROM picked WHERE picked.clock_id = d.clock_id AND picked.percent = d.percent
+        """,
+        [now, due],
+    )
+    return cursor.rowcount
+
+
+# Puts back the thresholds a committed mark run deleted (from its sla.fired messages) and
+# drops those messages, so the database is as before but for the rows' places.
+_RESTORE_SQL = """
+WITH gone AS (
+    DELETE FROM core_outboxmessage WHERE topic = 'sla.fired' AND id > %s
+    RETURNING payload
+)
+INSERT INTO sla_clockdue (clock_id, percent, due_at)
+SELECT (f->>0)::bigint, (f->>1)::int, (f->>2)::timestamptz
+FROM gone CROSS JOIN LATERAL jsonb_array_elements(gone.payload->'firings') AS f
+"""
+
+
+def _mark(now, last_message: int) -> tuple[int, float, int, int, float]:
+    """clock_tick(now) timed, then the recording of its messages (rolled back); returns
+    thresholds marked, seconds, distinct clocks, clock events recorded, seconds."""
+    from django.db import transaction
 
     from core.models import OutboxMessage
     from sla.models import ClockEvent
     from sla.services import clock_fired_record, clock_tick
 
+    started = time.perf_counter()
+    marked = clock_tick(now=now, batch=5000)
+    elapsed = time.perf_counter() - started
+    messages = list(
+        OutboxMessage.objects.filter(pk__gt=last_message, topic="sla.fired").order_by("pk")
+    )
+    assert sum(len(m.payload["firings"]) for m in messages) == marked
+    clocks = len({f[0] for m in messages for f in m.payload["firings"]})
+    # What the workers then do with the messages, before the escalations: record the
+    # clock events, ticket events and breach moments (one transaction each).
+    with transaction.atomic():
+        before = ClockEvent.objects.count()
+        recording = time.perf_counter()
+        for message in messages:
+            clock_fired_record(
+                firings=message.payload["firings"], marked_at=message.payload["marked_at"]
+            )
+        recorded = time.perf_counter() - recording
+        events = ClockEvent.objects.count() - before
+        transaction.set_rollback(True)
+    return marked, elapsed, clocks, events, recorded
+
+
+def mark_section(size: int, dues: list[int], pick: str) -> list[tuple[int, float]]:
+    """Mark D thresholds for each D of `dues` (see the module docstring, --mark-pick)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from core.models import OutboxMessage
+
+    first_message = OutboxMessage.objects.order_by("-pk").values_list("pk", flat=True)
+    first_message = first_message.first() or 0
+    floor = timezone.now()
     results = []
-    for due in dues:
-        if due > size:
-            continue
-        with transaction.atomic():
-            now = timezone.now()
-            with connection.cursor() as cursor:
-                # D random running clocks with a threshold pending: the first one moved
-                # just before `now` (the others stay later, the arrays stay sorted).
-                cursor.execute("SELECT setseed(0.25)")
-                cursor.execute(
-                    """
-                    WITH picked AS (
-                        SELECT clock_id, %s - random() * interval '10 seconds' AS moment
-                        FROM sla_clockschedule
-                        ORDER BY random() LIMIT %s
-                    )
-                    UPDATE sla_clockschedule s
-                    SET pending_moments[1] = picked.moment, due_at = picked.moment
-                    FROM picked WHERE picked.clock_id = s.clock_id
-                    """,
-                    [now, due],
-                )
-                picked = cursor.rowcount
+    try:
+        for due in dues:
+            if due > size:
+                continue
             last_message = OutboxMessage.objects.order_by("-pk").values_list("pk", flat=True)
             last_message = last_message.first() or 0
-            started = time.perf_counter()
-            marked = clock_tick(now=now, batch=5000)
-            elapsed = time.perf_counter() - started
-            messages = list(
-                OutboxMessage.objects.filter(pk__gt=last_message, topic="sla.fired").order_by("pk")
+            load = os.getloadavg()[0]
+            if pick == "next":
+                # As in production, a committed transaction per batch; each D starts
+                # after the thresholds the previous one marked (all put back at the end).
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM sla_clockdue")
+                    cursor.execute(
+                        "SELECT due_at FROM sla_clockdue WHERE due_at > %s ORDER BY due_at "
+                        "OFFSET %s LIMIT 1",
+                        [floor, due - 1],
+                    )
+                    now = floor = cursor.fetchone()[0]
+                picked = due
+                marked, elapsed, clocks, events, recorded = _mark(now, last_message)
+            else:
+                # Every batch in one transaction, rolled back: later batches step over
+                # the index entries of the rows earlier ones deleted (not dead to others).
+                with transaction.atomic(), connection.cursor() as cursor:
+                    now = timezone.now()
+                    picked = _random_due(cursor, now, due)
+                    marked, elapsed, clocks, events, recorded = _mark(now, last_message)
+                    transaction.set_rollback(True)
+            rate = marked / elapsed if elapsed else 0
+            print(
+                f"  mark ({pick}): {picked} thresholds made due, clock_tick(batch=5000) "
+                f"marked {marked} thresholds of {clocks} clocks in {elapsed * 1000:.0f} ms = "
+                f"{rate:,.0f} thresholds/s, {clocks / elapsed if elapsed else 0:,.0f} "
+                f"clocks/s (load {load:.2f}); recording them ({events} clock events, handler "
+                f"without escalations): {recorded * 1000:.0f} ms = "
+                f"{events / recorded if recorded else 0:,.0f} events/s"
             )
-            firings = sum(len(m.payload["firings"]) for m in messages)
-            # What the workers then do with the messages, before the escalations: record
-            # the clock events, ticket events and breach moments (one transaction each).
-            before = ClockEvent.objects.count()
-            recording = time.perf_counter()
-            for message in messages:
-                clock_fired_record(
-                    firings=message.payload["firings"], marked_at=message.payload["marked_at"]
-                )
-            recorded = time.perf_counter() - recording
-            events = ClockEvent.objects.count() - before
-            transaction.set_rollback(True)
-        rate = marked / elapsed if elapsed else 0
-        print(
-            f"  mark: {picked} clocks made due, clock_tick(batch=5000) marked {marked} "
-            f"({firings} firings in {len(messages)} sla.fired messages) in "
-            f"{elapsed * 1000:.0f} ms = {rate:,.0f} clocks/s; recording them ({events} clock "
-            f"events, handler without escalations): {recorded * 1000:.0f} ms = "
-            f"{events / recorded if recorded else 0:,.0f} events/s"
-        )
-        results.append((due, rate))
+            results.append((due, rate))
+    finally:
+        if pick == "next":
+            # Vacuumed first, the rows go back into the places the marking freed (denser
+            # than they were all the same, see the module docstring).
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM sla_clockdue")
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(_RESTORE_SQL, [first_message])
+                print(f"  mark: {cursor.rowcount} thresholds put back")
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE sla_clockdue")
     return results
 
 
@@ -263,25 +340,24 @@ def lateness_section(args) -> None:
         start = timezone.now() + timedelta(seconds=5)
         cursor.execute(
             """
-            SELECT clock_id FROM sla_clockschedule
-            WHERE pending_moments[1] > %s
+            SELECT clock_id, min(percent) FROM sla_clockdue GROUP BY clock_id
+            HAVING min(due_at) > %s
             ORDER BY random() LIMIT %s
             """,
             [start + timedelta(seconds=window), count],
         )
-        chosen = [row[0] for row in cursor.fetchall()]
-        # Evenly spread over the window (moments earlier than the clock's next ones, so
-        # the pending arrays stay sorted).
+        chosen = cursor.fetchall()
+        # The next threshold of each, evenly spread over the window (earlier than the
+        # clock's other thresholds, so their order stays).
         moments = [start + timedelta(seconds=window * n / len(chosen)) for n in range(len(chosen))]
         cursor.execute(
             """
-            UPDATE sla_clockschedule s
-            SET pending_moments[1] = m.moment, due_at = m.moment
-            FROM unnest(%s::bigint[], %s::timestamptz[]) AS m(id, moment)
-            WHERE m.id = s.clock_id
-            RETURNING s.clock_id, s.pending_percents[1]
+            UPDATE sla_clockdue d SET due_at = m.moment
+            FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS m(id, percent, moment)
+            WHERE m.id = d.clock_id AND m.percent = d.percent
+            RETURNING d.clock_id, d.percent
             """,
-            [chosen, moments],
+            [[pk for pk, _p in chosen], [p for _pk, p in chosen], moments],
         )
         picked = cursor.fetchall()
     ids = [pk for pk, _percent in picked]
@@ -302,16 +378,17 @@ def lateness_section(args) -> None:
               "--without-gossip"]  # fmt: skip
     beat = ["-B", "-s", str(log.parent / "beat-schedule")]
     if args.tick_queue:
+        # The production layout: the "sla" queue (tick, recording) on a worker of its own.
         commands = [
-            [celery, "-A", "bench.sla_celery", "worker", *beat, "-Q", "sla-tick", "-c", "1",
+            [celery, "-A", "itsm", "worker", *beat, "-Q", "sla", "-c", "1",
              *common, "-n", f"bench-sla-tick-{os.getpid()}@%h"],
-            [celery, "-A", "bench.sla_celery", "worker", "-Q", "celery", "-c", "1", *common,
-             "-n", f"bench-sla-{os.getpid()}@%h"],
+            [celery, "-A", "itsm", "worker", "-Q", "celery", "--concurrency",
+             str(args.concurrency), *common, "-n", f"bench-sla-{os.getpid()}@%h"],
         ]  # fmt: skip
     else:
         commands = [
-            [celery, "-A", "itsm", "worker", *beat, "--concurrency", str(args.concurrency),
-             *common, "-n", f"bench-sla-{os.getpid()}@%h"],
+            [celery, "-A", "itsm", "worker", *beat, "-Q", "celery,sla", "--concurrency",
+             str(args.concurrency), *common, "-n", f"bench-sla-{os.getpid()}@%h"],
         ]  # fmt: skip
     print("  " + " && ".join(" ".join(command[1:]) for command in commands))
     with log.open("w") as output:
@@ -511,15 +588,25 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=200, help="runs of the idle tick (200)")
     parser.add_argument(
-        "--due", type=_ints, default=[10_000, 50_000], help="due clocks to mark (10000,50000)"
+        "--due",
+        type=_ints,
+        default=[10_000, 50_000],
+        help="due thresholds to mark (10000,50000)",
+    )
+    parser.add_argument(
+        "--mark-pick",
+        choices=["next", "random"],
+        default="next",
+        help="mark: the next thresholds in due order, or random clocks' moved (next)",
     )
     parser.add_argument("--tick-seconds", type=float, default=5.0, help="worker's tick (5)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (prefork, 2)")
     parser.add_argument(
         "--tick-queue",
         action="store_true",
-        help="lateness: the tick on its own queue and worker (bench/sla_celery.py), "
-        "the relay and escalations on another",
+        help='lateness: the production layout, a worker for the "sla" queue (tick, '
+        "recording) and one for the default queue (relay, escalations); without it one "
+        "worker consumes both",
     )
     parser.add_argument("--late-clocks", type=int, default=1000, help="clocks made due (1000)")
     parser.add_argument(
@@ -549,7 +636,7 @@ def main() -> None:
         if "idle" in parts:
             idle_section(size, now, args.runs)
         if "mark" in parts:
-            mark_section(size, args.due)
+            mark_section(size, args.due, args.mark_pick)
     if "lateness" in parts:
         lateness_section(args)
     if "dashboard" in parts:

@@ -2,13 +2,14 @@
 
 `outbox_enqueue` writes a row and, after commit, nudges the relay; `outbox_relay` (beat,
 every few seconds, and each nudge) publishes one delivery task per undispatched row;
-`outbox_deliver` runs the handler registered for the row's topic in ITSM_OUTBOX_HANDLERS.
+`outbox_deliver` runs the handler registered for the row's topic in ITSM_OUTBOX_HANDLERS,
+on the queue ITSM_OUTBOX_QUEUES names for the topic (Celery's default queue otherwise).
 With Redis down, writes still commit, rows wait, and the next relay after Redis returns
 publishes them. Delivery is at least once; handlers are idempotent (STYLE.md §11).
 """
 
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -77,8 +78,9 @@ def _broker_connection() -> Iterator[Any]:
         yield connection
 
 
-def _publish(task, *args: Any, connection: Any) -> None:
-    task.apply_async(args=args, retry=False, connection=connection)
+def _publish(task, *args: Any, connection: Any, queue: str | None = None) -> None:
+    options = {"queue": queue} if queue else {}
+    task.apply_async(args=args, retry=False, connection=connection, **options)
 
 
 def outbox_kick() -> None:
@@ -93,23 +95,31 @@ def outbox_kick() -> None:
         logger.warning("outbox_kick_failed", error=type(exc).__name__)
 
 
-def outbox_relay(*, batch_size: int = 200, max_batches: int = 50) -> int:
+def outbox_relay(
+    *, batch_size: int = 200, max_batches: int = 50, topics: Iterable[str] | None = None
+) -> int:
     """Publish one delivery task per undispatched message, oldest first; returns how many.
 
+    Each delivery goes to the queue ITSM_OUTBOX_QUEUES maps its topic to, so a topic whose
+    handling must not wait behind notifications has a worker of its own. `topics` limits
+    the run to those topics (a task relaying the messages it has just written itself).
     Rows are locked FOR UPDATE SKIP LOCKED, so relays running in parallel (beat tick and
     nudges) never publish the same row at once. On a broker error the batch stops: the
     failing row records the attempt and the error, the rest wait for the next run.
     """
     from .tasks import outbox_deliver_task
 
+    queues = settings.ITSM_OUTBOX_QUEUES
+    pending = OutboxMessage.objects.filter(dispatched_at__isnull=True)
+    if topics is not None:
+        pending = pending.filter(topic__in=list(topics))
     published_total = 0
     for _batch in range(max_batches):
         with transaction.atomic():
             rows = list(
-                OutboxMessage.objects.select_for_update(skip_locked=True)
-                .filter(dispatched_at__isnull=True)
+                pending.select_for_update(skip_locked=True)
                 .order_by("created_at", "pk")
-                .values_list("pk", flat=True)[:batch_size]
+                .values_list("pk", "topic")[:batch_size]
             )
             if not rows:
                 break
@@ -117,8 +127,10 @@ def outbox_relay(*, batch_size: int = 200, max_batches: int = 50) -> int:
             error: Exception | None = None
             try:
                 with _broker_connection() as connection:
-                    for pk in rows:
-                        _publish(outbox_deliver_task, pk, connection=connection)
+                    for pk, topic in rows:
+                        _publish(
+                            outbox_deliver_task, pk, connection=connection, queue=queues.get(topic)
+                        )
                         published.append(pk)
             except BROKER_ERRORS as exc:
                 error = exc
@@ -127,7 +139,7 @@ def outbox_relay(*, batch_size: int = 200, max_batches: int = 50) -> int:
                     dispatched_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
                 )
             if error is not None and len(published) < len(rows):
-                failed_pk = rows[len(published)]
+                failed_pk = rows[len(published)][0]
                 OutboxMessage.objects.filter(pk=failed_pk).update(
                     attempts=F("attempts") + 1, last_error=repr(error)[:2000]
                 )

@@ -1,8 +1,9 @@
 """The escalation actions of SLA warnings and breaches (ISO/IEC 20000-1:2018 8.3.3:
 action when service levels are not met): notify people, raise the priority, reassign.
 
-Run by the outbox handler of topic sla.fired (sla.services.clock_events_escalate),
-never inline in the tick, so marking due clocks stays cheap.
+Run by the outbox handler of topic sla.escalate on the default queue
+(sla.services.clock_events_escalate), never inline in the tick or in the recording of
+what it fired, so neither waits for notifications.
 """
 
 from typing import Any

@@ -6,11 +6,11 @@ How a clock keeps time (the rules an auditor needs, also in the README):
 - A clock measures business time of one target on one ticket, in the target's calendar.
 - `elapsed` is the business time of every running segment up to `segment_started_at`;
   the running segment since then is added on read. Pauses never count.
-- A running clock with thresholds still to fire (warnings and 100 = breach) has a narrow
-  ClockSchedule row: `pending_percents` / `pending_moments` with the wall-clock moment
-  each is reached if the clock keeps running, and `due_at`, the first of them. Every
-  start, pause, resume, target or calendar change rewrites (or deletes) it, so the beat
-  tick only reads schedule rows whose `due_at` has passed, and never writes the clock.
+- A running clock has one narrow ClockDue row per threshold still to fire (warnings and
+  100 = breach): the percent and `due_at`, the wall-clock moment it is reached if the
+  clock keeps running. Every start, pause, resume, stop, target or calendar change
+  deletes the clock's rows and writes them anew, so the beat tick only reads rows whose
+  `due_at` has passed, deletes them as it marks them, and never writes the clock.
 - Every change of a clock appends a ClockEvent; replaying the events with the calendar
   gives back `elapsed` (that is how priority, target and calendar changes recompute).
 """
@@ -452,24 +452,26 @@ class Clock(TicketAttached):
         return self.state in (ClockState.RUNNING, ClockState.PAUSED)
 
 
-class ClockSchedule(models.Model):
-    """The thresholds still to fire of a running clock, apart from the wide clock row so
-    the beat tick reads and cuts a narrow table (see the module docstring). A row exists
-    only while its clock runs and has pending thresholds."""
+class ClockDue(models.Model):
+    """One threshold still to fire of a running clock (a warning, or 100 = the breach) and
+    the wall-clock moment it is reached if the clock keeps running. A narrow row apart from
+    the wide clock, one per threshold, so the beat tick marks a threshold by deleting its
+    row: no index entry is written (see the module docstring). Rows exist only while the
+    clock runs."""
 
-    clock = models.OneToOneField(
-        Clock, primary_key=True, on_delete=models.CASCADE, related_name="schedule"
-    )
-    due_at = models.DateTimeField(_("next event at"), db_index=True)
-    pending_percents = ArrayField(models.PositiveSmallIntegerField(), default=list)
-    pending_moments = ArrayField(models.DateTimeField(), default=list)
+    pk = models.CompositePrimaryKey("clock", "percent")
+    # The primary key's index serves lookups by clock.
+    clock = models.ForeignKey(Clock, on_delete=models.CASCADE, related_name="dues", db_index=False)
+    due_at = models.DateTimeField(_("due at"))
+    percent = models.PositiveSmallIntegerField(_("threshold (%)"))
 
     class Meta:
-        verbose_name = _("SLA clock schedule")
-        verbose_name_plural = _("SLA clock schedules")
+        verbose_name = _("SLA clock threshold due")
+        verbose_name_plural = _("SLA clock thresholds due")
+        indexes = [models.Index(fields=["due_at"], name="sla_clockdue_due_idx")]
 
     def __str__(self) -> str:
-        return f"{self.clock_id}: {self.due_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.clock_id} {self.percent} %: {self.due_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ClockEvent(models.Model):

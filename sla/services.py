@@ -4,10 +4,11 @@ record, and the clocks that measure it.
 Process services (incidents now; requests, problems and changes later) call the
 `sla_record_*` functions inside their own transaction, after they changed the record.
 The record tells what targets match on through its `sla_facts()` method. Nothing here
-loops over open records: the beat tick (`clock_tick`) reads only the narrow schedule
-rows (ClockSchedule) whose `due_at` has passed and only marks them; the events, the
-breach and the escalations of what it marked follow through the outbox (topic
-sla.fired, `clock_fired_handler`).
+loops over open records: the beat tick (`clock_tick`) reads only the narrow rows of
+thresholds to come (ClockDue) whose `due_at` has passed and marks them by deleting them;
+the events and the breach of what it marked follow through the outbox (topic sla.fired,
+`clock_fired_handler`, queue "sla"), their escalations through another message (topic
+sla.escalate, `clock_escalate_handler`, default queue).
 
 The matching rule (documented for users in the README): for each agreement kind (SLA,
 OLA, underpinning contract) and each metric (first response, resolution), among the
@@ -31,7 +32,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from core.outbox import outbox_kick_on_commit
+from core.outbox import outbox_enqueue, outbox_kick_on_commit
 
 from .business_time import CalendarSpec, business_add, business_time
 from .calendars import calendar_spec_get
@@ -43,7 +44,7 @@ from .choices import (
     ClockState,
     Metric,
 )
-from .models import Agreement, BusinessCalendar, Clock, ClockEvent, ClockSchedule, Target
+from .models import Agreement, BusinessCalendar, Clock, ClockDue, ClockEvent, Target
 
 TIME_METRICS = (Metric.RESPONSE, Metric.RESOLUTION)
 ZERO = timedelta(0)
@@ -263,14 +264,14 @@ def clock_elapsed(clock: Clock, spec: CalendarSpec, now: datetime) -> timedelta:
 
 def _moments(
     clock: Clock, spec: CalendarSpec, now: datetime, percents: list[int]
-) -> ClockSchedule | None:
-    """The schedule of a running clock (wall-clock moments of the thresholds still to
-    fire), unsaved; None for a paused or stopped clock or nothing pending. Sets the
-    clock's deadline_at (a paused clock has none)."""
+) -> list[ClockDue]:
+    """The due rows of a running clock (the wall-clock moment of each threshold still to
+    fire), unsaved; none for a paused or stopped clock. Sets the clock's deadline_at (a
+    paused clock has none)."""
     if clock.state != ClockState.RUNNING:
         if clock.state == ClockState.PAUSED:
             clock.deadline_at = None
-        return None
+        return []
     cursor, reached = now, clock_elapsed(clock, spec, now)
     moments = []
     for percent in percents:
@@ -281,30 +282,22 @@ def _moments(
         moments.append(cursor)
     if 100 in percents:
         clock.deadline_at = moments[percents.index(100)]
-    if not moments:
-        return None
-    return ClockSchedule(
-        clock=clock, due_at=moments[0], pending_percents=percents, pending_moments=moments
-    )
+    return [
+        ClockDue(clock=clock, percent=percent, due_at=moment)
+        for percent, moment in zip(percents, moments, strict=True)
+    ]
 
 
 def _schedule(
     clock: Clock, spec: CalendarSpec, now: datetime, percents: list[int] | None = None
 ) -> None:
-    """Write (upsert) or delete the clock's schedule row; `percents` defaults to the
+    """Replace the clock's due rows (none unless it runs); `percents` defaults to the
     thresholds of its target not fired yet."""
     if clock.state == ClockState.RUNNING and percents is None:
         percents = _pending_percents(clock)
-    schedule = _moments(clock, spec, now, percents or [])
-    if schedule is None:
-        ClockSchedule.objects.filter(clock_id=clock.pk).delete()
-        return
-    ClockSchedule.objects.bulk_create(
-        [schedule],
-        update_conflicts=True,
-        unique_fields=["clock"],
-        update_fields=["due_at", "pending_percents", "pending_moments"],
-    )
+    dues = _moments(clock, spec, now, percents or [])
+    ClockDue.objects.filter(clock_id=clock.pk).delete()
+    ClockDue.objects.bulk_create(dues)
 
 
 def _pending_percents(clock: Clock, thresholds: Iterable[int] | None = None) -> list[int]:
@@ -474,7 +467,7 @@ def _clocks_start(
     """Start one clock per picked target: two inserts whatever the number of clocks."""
     content_type = ContentType.objects.get_for_model(record)
     clocks = []
-    schedules = []
+    dues = []
     for candidate, reason in picks:
         clock = Clock(
             content_type=content_type,
@@ -492,16 +485,12 @@ def _clocks_start(
         )
         _facts_apply(clock, facts)
         spec = specs.known(candidate.calendar_id, candidate.calendar_version)
-        schedule = _moments(clock, spec, at, _percents(candidate.thresholds, set()))
-        if schedule is not None:
-            schedules.append(schedule)
+        dues += _moments(clock, spec, at, _percents(candidate.thresholds, set()))
         clocks.append(clock)
     if not clocks:
         return []
     Clock.objects.bulk_create(clocks)
-    for schedule in schedules:
-        schedule.clock_id = schedule.clock.pk
-    ClockSchedule.objects.bulk_create(schedules)
+    ClockDue.objects.bulk_create(dues)
     ClockEvent.objects.bulk_create(
         ClockEvent(
             clock=clock,
@@ -560,7 +549,7 @@ def _clock_stop(
             clock.breached_at = clock.deadline_at or at
     else:
         clock.state = ClockState.MET
-    ClockSchedule.objects.filter(clock_id=clock.pk).delete()
+    ClockDue.objects.filter(clock_id=clock.pk).delete()
     clock.version += 1
     clock.save()
     kind = ClockEventKind.MET if clock.state == ClockState.MET else ClockEventKind.MISSED
@@ -573,7 +562,7 @@ def _clock_cancel(clock: Clock, at: datetime, actor: Any, specs: _Specs, reason:
     clock.state = ClockState.CANCELLED
     clock.segment_started_at = None
     clock.stopped_at = at
-    ClockSchedule.objects.filter(clock_id=clock.pk).delete()
+    ClockDue.objects.filter(clock_id=clock.pk).delete()
     clock.version += 1
     clock.save()
     _event(clock, ClockEventKind.CANCELLED, at, actor=actor, reason=reason)
@@ -859,63 +848,46 @@ def clocks_recompute(
 # Firings per outbox message: one delivery never holds a worker for long.
 FIRED_CHUNK = 500
 
-# One statement per batch: lock due schedule rows, cut the fired prefix off their arrays
-# (or delete the row when nothing remains), and write the outbox messages announcing
-# the firings (at most FIRED_CHUNK each), so the marking and its messages commit together:
-# a message exists if and only if its thresholds left the schedule. Its dedup key only has
-# to be unique (the statement cannot run twice for the same thresholds): a random part
-# keeps two ticks in one transaction (a test, a nested call) apart. The arrays are taken
-# from the locked rows (the latest versions), never re-read from the statement's snapshot.
+# One statement per batch: lock due rows (a row per clock and threshold), delete them and
+# write the outbox messages announcing the firings (at most FIRED_CHUNK each), so the
+# marking and its messages commit together: a message exists if and only if its
+# thresholds left the table. A delete writes no index entry (an update of `due_at` would
+# write a new row version and its index entries), and it finds the rows by their place
+# (ctid, a TID scan: no index lookup), which cannot change while they are locked. The
+# firings come from the deleted rows, never from the statement's snapshot. The dedup key
+# only has to be unique (the statement cannot run twice for the same thresholds): a
+# random part keeps two ticks in one transaction (a test, a nested call) apart.
 _TICK_SQL = """
 WITH due AS (
-    SELECT clock_id, pending_percents, pending_moments FROM sla_clockschedule
+    SELECT ctid AS row_id FROM sla_clockdue
     WHERE due_at <= %(now)s
     ORDER BY due_at
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 ),
-crossed AS (
-    SELECT due.clock_id, p.percent, p.moment, p.ord
-    FROM due
-    CROSS JOIN LATERAL unnest(due.pending_percents, due.pending_moments)
-        WITH ORDINALITY AS p(percent, moment, ord)
-    WHERE p.moment <= %(now)s
-),
-counts AS (
-    SELECT clock_id, max(ord)::int AS k FROM crossed GROUP BY clock_id
-),
-cut AS (
-    UPDATE sla_clockschedule s SET
-        pending_percents = due.pending_percents[counts.k + 1:],
-        pending_moments = due.pending_moments[counts.k + 1:],
-        due_at = due.pending_moments[counts.k + 1]
-    FROM counts JOIN due ON due.clock_id = counts.clock_id
-    WHERE s.clock_id = counts.clock_id AND cardinality(due.pending_moments) > counts.k
-    RETURNING s.clock_id
-),
-gone AS (
-    DELETE FROM sla_clockschedule s USING counts JOIN due ON due.clock_id = counts.clock_id
-    WHERE s.clock_id = counts.clock_id AND cardinality(due.pending_moments) <= counts.k
-    RETURNING s.clock_id
+marked AS (
+    DELETE FROM sla_clockdue
+    WHERE ctid = ANY (ARRAY(SELECT row_id FROM due))
+    RETURNING clock_id, percent, due_at
 ),
 numbered AS (
-    SELECT clock_id, percent, moment,
+    SELECT clock_id, percent, due_at,
            (row_number() OVER (ORDER BY clock_id, percent) - 1) / %(chunk)s AS chunk
-    FROM crossed
+    FROM marked
 ),
 outbox AS (
     INSERT INTO core_outboxmessage (topic, payload, dedup_key, created_at, attempts, last_error)
     SELECT 'sla.fired',
            jsonb_build_object(
                'marked_at', %(now)s::timestamptz,
-               'firings', jsonb_agg(jsonb_build_array(clock_id, percent, moment)
+               'firings', jsonb_agg(jsonb_build_array(clock_id, percent, due_at)
                                     ORDER BY clock_id, percent)),
            'sla.fired:' || txid_current() || ':' || min(clock_id) || ':' || gen_random_uuid(),
            statement_timestamp(), 0, ''
     FROM numbered GROUP BY chunk
     RETURNING id
 )
-SELECT (SELECT count(*) FROM cut) + (SELECT count(*) FROM gone), (SELECT count(*) FROM outbox)
+SELECT (SELECT count(*) FROM numbered), (SELECT count(*) FROM outbox)
 """
 
 
@@ -924,22 +896,23 @@ SELECT (SELECT count(*) FROM cut) + (SELECT count(*) FROM gone), (SELECT count(*
 # is due. min() is planned the same whatever the moment: an `EXISTS (... due_at <= $1)`
 # given a generic plan (psycopg prepares statements a connection repeats) was a
 # sequential scan of the whole table, 120 ms at 1M (bench/README.md, SLA). Being an
-# index scan, it also marks the index entries of rows cut by earlier ticks as dead, which
-# a bitmap scan of the tick statement never does.
+# index scan, it also marks the index entries of rows deleted by earlier ticks as dead,
+# which a bitmap scan of the tick statement never does.
 _DUE_PROBE_SQL = """
-SELECT coalesce(min(due_at) <= %(now)s, false) FROM sla_clockschedule
+SELECT coalesce(min(due_at) <= %(now)s, false) FROM sla_clockdue
 """
 
 
 def clock_tick(*, now: datetime | None = None, batch: int = 5000, max_batches: int = 1000) -> int:
-    """Mark the warnings and breaches that have come due; returns the clocks marked.
+    """Mark the warnings and breaches that have come due; returns the thresholds marked
+    (one clock may have several, e.g. a warning and the breach).
 
-    Marking only, one statement per batch: it locks due schedule rows (FOR UPDATE SKIP
-    LOCKED, so ticks on several workers share the work), cuts the fired thresholds off
-    their pending arrays and writes outbox messages (topic sla.fired) listing them. The
-    clock events, ticket events, the breach moment and the escalation actions are
-    written by the handler of those messages (`clock_fired_handler`), idempotently. A
-    worker killed mid-batch rolls its transaction back; the rows stay due.
+    Marking only, one statement per batch of `batch` thresholds: it locks due rows
+    (FOR UPDATE SKIP LOCKED, so ticks on several workers share the work), deletes them
+    and writes outbox messages (topic sla.fired) listing them. The clock events, ticket
+    events, the breach moment and the escalation actions are written by the handler of
+    those messages (`clock_fired_handler`), idempotently. A worker killed mid-batch rolls
+    its transaction back; the rows stay due.
     """
     now = now or timezone.now()
     with connection.cursor() as cursor:
@@ -1021,20 +994,59 @@ def clock_fired_record(*, firings: list, marked_at: str) -> list[int]:
 
 
 def clock_fired_handler(message: Any) -> None:
-    """Outbox handler of topic sla.fired: record the firings, then run their escalation
-    actions (each event once, see `clock_events_escalate`)."""
+    """Outbox handler of topic sla.fired (queue "sla"): record the firings and, in the same
+    transaction, announce the escalations of their events (topic sla.escalate, default
+    queue). Recording is one statement; escalations send notifications and change records,
+    so they run apart and never hold back the next recording or tick. The announcement is
+    keyed by this message: a repeated delivery announces nothing twice."""
     payload = message.payload
-    event_ids = clock_fired_record(
-        firings=list(payload.get("firings", [])), marked_at=payload["marked_at"]
-    )
-    clock_events_escalate(event_ids=event_ids)
+    with transaction.atomic():
+        event_ids = clock_fired_record(
+            firings=list(payload.get("firings", [])), marked_at=payload["marked_at"]
+        )
+        if event_ids:
+            outbox_enqueue(
+                topic="sla.escalate",
+                payload={"event_ids": event_ids},
+                dedup_key=f"sla.escalate:{message.pk}",
+            )
+
+
+def clock_escalate_handler(message: Any) -> None:
+    """Outbox handler of topic sla.escalate: run the escalation actions of the events it
+    lists (see `clock_events_escalate`)."""
+    clock_events_escalate(event_ids=list(message.payload.get("event_ids", [])))
+
+
+def _escalation_order(event_ids: list[int]) -> list[int]:
+    """The unhandled events among `event_ids` plus the earlier unhandled warnings and
+    breaches of the same clocks, in the order they happened. An earlier threshold of a
+    clock may sit in another sla.escalate message still queued or running elsewhere;
+    taking it first keeps a warning's actions before the breach's reassign."""
+    latest: dict[int, tuple] = {}
+    for clock_id, occurred_at, percent in ClockEvent.objects.filter(pk__in=event_ids).values_list(
+        "clock_id", "occurred_at", "percent"
+    ):
+        latest[clock_id] = max(latest.get(clock_id, (occurred_at, percent)), (occurred_at, percent))
+    pending = ClockEvent.objects.filter(
+        clock_id__in=latest,
+        kind__in=(ClockEventKind.WARNING, ClockEventKind.BREACHED),
+        handled_at__isnull=True,
+    ).values_list("occurred_at", "percent", "pk", "clock_id")
+    return [
+        pk
+        for occurred_at, percent, pk, clock_id in sorted(pending)
+        if (occurred_at, percent) <= latest[clock_id]
+    ]
 
 
 def clock_events_escalate(*, event_ids: list[int]) -> int:
     """Run the escalation actions of fired warnings and breaches; returns how many events
     were handled now. Each event is handled once: its row is locked and marked in the
-    transaction that runs its record-changing actions; notifications are idempotent by
-    their dedup key, so a delivery retried after a crash notifies nobody twice."""
+    transaction that runs its record-changing actions (a second worker on the same event
+    waits for that transaction, then finds it handled, so it cannot overtake it with a
+    later threshold); notifications are idempotent by their dedup key, so a delivery
+    retried after a crash notifies nobody twice."""
     from .escalations import (
         escalation_actions,
         escalation_notify,
@@ -1043,7 +1055,7 @@ def clock_events_escalate(*, event_ids: list[int]) -> int:
     )
 
     handled = 0
-    for event_id in event_ids:
+    for event_id in _escalation_order(event_ids):
         event = (
             ClockEvent.objects.select_related("clock", "clock__target")
             .filter(pk=event_id, handled_at__isnull=True)
@@ -1056,7 +1068,7 @@ def clock_events_escalate(*, event_ids: list[int]) -> int:
         escalation_notify(event=event, record=record, actions=actions)
         with transaction.atomic():
             locked = (
-                ClockEvent.objects.select_for_update(skip_locked=True)
+                ClockEvent.objects.select_for_update()
                 .filter(pk=event_id, handled_at__isnull=True)
                 .first()
             )

@@ -25,6 +25,7 @@ urlpatterns: list = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("breaches/", views.BreachListView.as_view(), name="breach_list"),
     path("export/", views.AttainmentExportView.as_view(), name="attainment_export"),
+    path("tables/<str:table>/", views.AttainmentTableView.as_view(), name="attainment_table"),
     path("reports/", views.ReportChooserView.as_view(), name="report_list"),
     path(
         "reports/<int:org_pk>/<month:month>/",

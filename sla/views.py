@@ -60,6 +60,11 @@ DASHBOARD_MONTHS = selectors.DASHBOARD_MONTHS
 MAX_PERIOD_MONTHS = 60
 BREACHES_PAGE_SIZE = 50
 EXPORT_TABLES = ("service", "organisation", "priority", "group", "month", "breaches")
+# Dashboard tables that can run to hundreds of rows (200 organisations, 50 groups) show
+# their worst rows first and only DASHBOARD_TABLE_ROWS of them, with a link to all; the
+# priority and month tables stay whole, in their natural order.
+RANKED_TABLES = ("service", "organisation", "group")
+DASHBOARD_TABLE_ROWS = 15
 REPORT_MONTHS = 12
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection).
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -259,7 +264,55 @@ def _drill_url(base: dict, table: str, key) -> str:
         query["date_from"] = query["date_to"] = key
     else:
         query[DRILL_PARAMS[table]] = str(key)
-    return "?" + urlencode(query) + "#breaches"
+    return reverse("sla:dashboard") + "?" + urlencode(query) + "#breaches"
+
+
+def _worst_first(rows: list[dict]) -> list[dict]:
+    """Lowest attainment first, then the most breaches; rows with nothing measured last."""
+    return sorted(
+        rows,
+        key=lambda row: (row["percent"] is None, row["percent"] or 0, -row["breached"]),
+    )
+
+
+TABLE_TITLES = {
+    "service": (gettext_lazy("By service"), gettext_lazy("Service")),
+    "organisation": (gettext_lazy("By organisation"), gettext_lazy("Organisation")),
+    "priority": (gettext_lazy("By priority"), gettext_lazy("Priority")),
+    "group": (gettext_lazy("By support group"), gettext_lazy("Support group")),
+    "month": (gettext_lazy("By month"), gettext_lazy("Month")),
+}
+
+
+def _attainment_table(name: str, rows: list[dict], query: dict, *, limit: int | None) -> dict:
+    """One dashboard table for the template: rows with their drill-down link and badge,
+    the worst first and at most `limit` of them for a ranked table (None: all)."""
+    ranked = name in RANKED_TABLES
+    if ranked:
+        rows = _worst_first(rows)
+    shown = rows[:limit] if ranked and limit is not None else rows
+    all_url = ""
+    if len(shown) < len(rows):
+        all_url = reverse("sla:attainment_table", args=[name])
+        if query:
+            all_url += "?" + urlencode(query)
+    return {
+        "name": name,
+        "title": TABLE_TITLES[name][0],
+        "column": TABLE_TITLES[name][1],
+        "ranked": ranked,
+        "rows": [
+            {
+                **row,
+                "drill_url": _drill_url(query, name, row["key"]),
+                "percent_class": percent_class(row["percent"]),
+            }
+            for row in shown
+        ],
+        "count": len(rows),
+        "all_url": all_url,
+        "export_url": reverse("sla:attainment_export") + "?" + urlencode({**query, "table": name}),
+    }
 
 
 class DashboardView(SlaPermissionMixin, TemplateView):
@@ -275,34 +328,10 @@ class DashboardView(SlaPermissionMixin, TemplateView):
         form, filters = _filter_form(self.request)
         data = selectors.attainment_dashboard(**filters)
         query = form.query_values()
-        titles = {
-            "service": (_("By service"), _("Service")),
-            "organisation": (_("By organisation"), _("Organisation")),
-            "priority": (_("By priority"), _("Priority")),
-            "group": (_("By support group"), _("Support group")),
-            "month": (_("By month"), _("Month")),
-        }
-        tables = []
-        for name in selectors.DASHBOARD_GROUP_BYS:
-            rows = [
-                {
-                    **row,
-                    "drill_url": _drill_url(query, name, row["key"]),
-                    "percent_class": percent_class(row["percent"]),
-                }
-                for row in data["tables"][name]
-            ]
-            tables.append(
-                {
-                    "name": name,
-                    "title": titles[name][0],
-                    "column": titles[name][1],
-                    "rows": rows,
-                    "export_url": reverse("sla:attainment_export")
-                    + "?"
-                    + urlencode({**query, "table": name}),
-                }
-            )
+        tables = [
+            _attainment_table(name, data["tables"][name], query, limit=DASHBOARD_TABLE_ROWS)
+            for name in selectors.DASHBOARD_GROUP_BYS
+        ]
         breaches = selectors.breaches_by_ids(data["breach_ids"])
         context.update(
             form=form,
@@ -324,6 +353,37 @@ class DashboardView(SlaPermissionMixin, TemplateView):
             breach_export_url=reverse("sla:attainment_export")
             + "?"
             + urlencode({**query, "table": "breaches"}),
+            active_filters=_active_filters(form),
+        )
+        return context
+
+
+class AttainmentTableView(SlaPermissionMixin, TemplateView):
+    """Every row of one dashboard table (its "show all" link), worst first, for the
+    dashboard's filters: the table fragment for htmx (it replaces the short table in
+    place), else a page of its own. The figures come from the dashboard's cache."""
+
+    template_name = "sla/attainment_table.html"
+    partial_template_name = "sla/partials/attainment_table.html"
+
+    def get_template_names(self):
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and not htmx.boosted:
+            return [self.partial_template_name]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        name = self.kwargs["table"]
+        if name not in selectors.DASHBOARD_GROUP_BYS:
+            raise Http404
+        form, filters = _filter_form(self.request)
+        data = selectors.attainment_dashboard(**filters)
+        query = form.query_values()
+        context.update(
+            form=form,
+            table=_attainment_table(name, data["tables"][name], query, limit=None),
+            dashboard_url=reverse("sla:dashboard") + ("?" + urlencode(query) if query else ""),
             active_filters=_active_filters(form),
         )
         return context

@@ -14,11 +14,10 @@ incidents and a million stopped ones over twelve months, in minutes.
   incidents without live clocks are used first, then minimal open incidents are added.
   Each clock has counted a random share of its target (10 % are past the deadline:
   `breached_at` set, nothing pending); the thresholds not reached yet are pending with
-  their exact wall-clock moments (business time of the calendar) in the clock's schedule
-  row (ClockSchedule), so `due_at` spreads
-  over the next minutes to days as the targets' durations do and only a small fraction
-  of the clocks is due at any moment. One "started" ClockEvent per clock; the incident's
-  `sla_due_at` is the nearest deadline of its clocks.
+  their exact wall-clock moments (business time of the calendar), one ClockDue row each,
+  so `due_at` spreads over the next minutes to days as the targets' durations do and
+  only a small fraction of the clocks is due at any moment. One "started" ClockEvent per
+  clock; the incident's `sla_due_at` is the nearest deadline of its clocks.
 * Stopped clocks (met or breached), four per closed incident, stopped over the last
   twelve months, attainment varying by priority, group, organisation and month; closed
   incidents created in that period without clocks are used first, then minimal closed
@@ -62,8 +61,8 @@ from .models import (
     AttainmentRollup,
     BusinessCalendar,
     Clock,
+    ClockDue,
     ClockEvent,
-    ClockSchedule,
     EscalationAction,
     Target,
     WorkingInterval,
@@ -122,7 +121,7 @@ _CLOCK_COLUMNS = (
     "organisation_id",
     "support_group_id", "priority", "version", "updated_at",
 )  # fmt: skip
-_SCHEDULE_COLUMNS = ("clock_id", "due_at", "pending_percents", "pending_moments")
+_DUE_COLUMNS = ("clock_id", "percent", "due_at")
 _EVENT_COLUMNS = (
     "clock_id", "kind", "occurred_at", "percent", "elapsed", "reason", "actor_id", "data",
     "handled_at",
@@ -500,7 +499,7 @@ def _running_clocks(count: int, targets: dict, context: dict, rng, now, log) -> 
     maths = _Clocks(targets, now)
     match_reason = json.dumps({"rule": "seed_volume"})
     started_events: list[tuple[int, int, int, datetime]] = []
-    schedules: list[tuple[int, datetime, list[int], list[datetime]]] = []
+    dues: list[tuple[int, int, datetime]] = []
 
     def clock_rows():
         for n in range(count):
@@ -524,8 +523,10 @@ def _running_clocks(count: int, targets: dict, context: dict, rng, now, log) -> 
             else:
                 deadline = breached_at = maths.deadline(calendar_id, minutes, duration)
             started_events.append((clock_ids[n], target.pk, calendar_id, started_at))
-            if moments:
-                schedules.append((clock_ids[n], moments[0], percents, moments))
+            dues.extend(
+                (clock_ids[n], percent, moment)
+                for percent, moment in zip(percents, moments, strict=True)
+            )
             if "reused" not in incident:
                 first = incident.get("created_at")
                 incident["created_at"] = min(first, started_at) if first else started_at
@@ -540,9 +541,9 @@ def _running_clocks(count: int, targets: dict, context: dict, rng, now, log) -> 
             )  # fmt: skip
 
     copied = _copy(Clock._meta.db_table, _CLOCK_COLUMNS, clock_rows())
-    scheduled = _copy(ClockSchedule._meta.db_table, _SCHEDULE_COLUMNS, iter(schedules))
+    scheduled = _copy(ClockDue._meta.db_table, _DUE_COLUMNS, iter(dues))
     log(
-        f"running clocks: {copied} ({scheduled} with a schedule) in "
+        f"running clocks: {copied} ({scheduled} thresholds due) in "
         f"{time.perf_counter() - started:.1f} s"
     )
     step = time.perf_counter()

@@ -109,10 +109,13 @@ def start_worker(
     stdout=subprocess.DEVNULL,
     stderr=subprocess.STDOUT,
     beat_schedule: str | None = None,
+    queues: str | None = None,
     **env_overrides: str,
 ) -> subprocess.Popen:
     """A real Celery worker (solo pool) on `broker_url`; extra environment as keywords.
-    With `beat_schedule` (a file path) it also runs the beat scheduler (-B)."""
+    With `beat_schedule` (a file path) it also runs the beat scheduler (-B); `queues`
+    (comma-separated, -Q) names the queues it consumes (default: Celery's default queue,
+    "celery", only)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "itsm.settings.test",
@@ -137,6 +140,7 @@ def start_worker(
             "-n",
             f"{name}-{os.getpid()}@%h",
             *(["-B", "-s", beat_schedule] if beat_schedule else []),
+            *(["-Q", queues] if queues else []),
         ],
         cwd=ROOT,
         env=env,

@@ -535,6 +535,10 @@ ACCESS: dict[str, Rule] = {
         f"sla:{name}": Rule(roles(200, anonymous=LOGIN, customer_a=403, customer_b=403))
         for name in ("dashboard", "breach_list", "attainment_export", "report_list")
     },
+    "sla:attainment_table": Rule(
+        roles(200, anonymous=LOGIN, customer_a=403, customer_b=403),
+        kwargs=lambda s: {"table": "organisation"},
+    ),
     **{
         f"sla:{name}": Rule(
             roles(200, anonymous=LOGIN, customer_a=403, customer_b=403),

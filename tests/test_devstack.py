@@ -131,7 +131,9 @@ def test_run_serves_health_then_ctrl_c_stops_every_process(tmp_path):
         children = psutil.Process(proc.pid).children(recursive=True)
         command_lines = [" ".join(child.cmdline()) for child in children]
         assert any("gunicorn itsm.wsgi" in line for line in command_lines)
-        assert any("celery -A itsm worker" in line for line in command_lines)
+        workers = [line for line in command_lines if "celery -A itsm worker" in line]
+        assert any("-Q celery" in line for line in workers)
+        assert any("-Q sla" in line for line in workers)
         assert any("celery -A itsm beat" in line for line in command_lines)
 
         proc.send_signal(signal.SIGINT)

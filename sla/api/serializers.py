@@ -454,8 +454,8 @@ class ClockSerializer(serializers.ModelSerializer):
     target_seconds = serializers.SerializerMethodField()
     elapsed_seconds = serializers.SerializerMethodField()
     remaining_seconds = serializers.SerializerMethodField()
-    # The next warning or breach of a running clock (its schedule row), else null.
-    due_at = serializers.DateTimeField(source="schedule.due_at", read_only=True, allow_null=True)
+    # The next warning or breach of a running clock (annotated by the view), else null.
+    due_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Clock

@@ -15,7 +15,7 @@ import datetime as dt
 
 import pghistory
 from django.db import transaction
-from django.db.models import Prefetch, ProtectedError
+from django.db.models import OuterRef, Prefetch, ProtectedError, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
@@ -47,6 +47,7 @@ from sla.models import (
     BusinessCalendar,
     CalendarDay,
     Clock,
+    ClockDue,
     ClockEvent,
     EscalationAction,
     ServiceOutage,
@@ -349,8 +350,16 @@ class ClockViewSet(viewsets.ReadOnlyModelViewSet):
 
     filterset_class = ClockFilterSet
     ordering_fields = ["started_at", "deadline_at", "id"]
-    queryset = Clock.objects.select_related("target__agreement", "calendar", "schedule").order_by(
-        "-pk"
+    queryset = (
+        Clock.objects.select_related("target__agreement", "calendar")
+        .annotate(
+            due_at=Subquery(
+                ClockDue.objects.filter(clock=OuterRef("pk"))
+                .order_by("due_at")
+                .values("due_at")[:1]
+            )
+        )
+        .order_by("-pk")
     )
 
     def get_queryset(self):

@@ -14,6 +14,7 @@ from sla.models import AttainmentRollup
 from sla.selectors import month_label
 from sla.views import _months_back
 from tests.config_items.conftest import cmdb_defaults_create
+from tests.factories import OrganisationFactory
 from tests.incidents.conftest import incident_defaults_create
 from tests.sla.test_selectors import clock, desk_create, rollup
 
@@ -123,3 +124,48 @@ def test_manager_reads_the_sla_dashboard_and_opens_a_report(page, manager, sign_
     screenshot(page, "sla_report_zh")
     pdf = page.request.get(page.locator("a[href*='/pdf/']").get_attribute("href"))
     assert pdf.body().startswith(b"%PDF")
+
+
+def test_manager_expands_the_organisation_table_and_drills_into_one(
+    page, manager, sign_in, screenshot
+):
+    incident_defaults_create()
+    cmdb_defaults_create()
+    cache.clear()
+    desk = desk_create()
+    AttainmentRollup.objects.all().delete()
+    last_month = _months_back(timezone.localdate().replace(day=1), 1)
+    customers = [OrganisationFactory(name=f"Customer {n:02d}") for n in range(20)]
+    for n, customer in enumerate(customers):
+        rollup(
+            last_month,
+            desk.resolution,
+            service=desk.shop,
+            organisation=customer,
+            group=desk.desk,
+            priority=2,
+            met=50 + n,
+            breached=20 - n,
+        )
+    sign_in(page, "manager")
+
+    # The worst 15 customers, lowest attainment first, and a link to all 20.
+    page.goto("/sla/")
+    organisations = page.locator("#sla-organisation-table")
+    expect(organisations).to_contain_text("Lowest attainment first: 15 of 20")
+    expect(organisations.locator("tbody tr")).to_have_count(15)
+    expect(organisations.locator("tbody tr").first).to_contain_text("Customer 00")
+    expect(organisations.locator("tbody tr").first).to_contain_text("71.4 %")
+
+    # "Show all" replaces the table in place, still worst first.
+    organisations.get_by_role("link", name="Show all 20").click()
+    expect(organisations.locator("tbody tr")).to_have_count(20)
+    expect(organisations.locator("tbody tr").last).to_contain_text("Customer 19")
+    expect(organisations.get_by_role("link", name="Show all 20")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/sla/$"))
+    screenshot(page, "sla_dashboard_all_organisations")
+
+    # A row of the expanded table drills down like any other.
+    organisations.get_by_role("link", name="Customer 19").click()
+    expect(page).to_have_url(re.compile(rf"/sla/\?.*organisation={customers[19].pk}#breaches"))
+    expect(page.locator("#sla-active-filters")).to_contain_text("Customer 19")

@@ -1,6 +1,7 @@
 """The transactional outbox: enqueue in the caller's transaction, nudge after commit,
 relay to the broker, survive a broker that is down."""
 
+import json
 import time
 from datetime import timedelta
 
@@ -75,6 +76,43 @@ def test_relay_publishes_every_pending_message_once(use_broker, throwaway_redis)
     queued = redis.Redis.from_url(throwaway_redis.url).llen("celery")
     assert queued == 5
     assert throwaway_redis.url == settings.CELERY_BROKER_URL
+
+
+def _queued_deliveries(url: str, queue: str) -> list[tuple[str, str]]:
+    """(task name, arguments) of the messages waiting in a Redis queue of the broker."""
+    messages = [json.loads(raw) for raw in redis.Redis.from_url(url).lrange(queue, 0, -1)]
+    return [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages]
+
+
+def test_relay_publishes_a_mapped_topic_to_its_queue(use_broker, throwaway_redis, settings):
+    use_broker(throwaway_redis.url)
+    settings.ITSM_OUTBOX_QUEUES = {"test.urgent": "urgent"}
+    with transaction.atomic():
+        enqueue("a")
+        outbox_enqueue(topic="test.urgent", payload={}, dedup_key="u")
+    plain, urgent = (OutboxMessage.objects.get(dedup_key=key).pk for key in ("a", "u"))
+
+    published = outbox_relay()
+
+    assert published == 2
+    deliver = "core.tasks.outbox_deliver_task"
+    assert _queued_deliveries(throwaway_redis.url, "urgent") == [(deliver, f"({urgent},)")]
+    assert _queued_deliveries(throwaway_redis.url, "celery") == [(deliver, f"({plain},)")]
+
+
+def test_relay_of_some_topics_leaves_the_others_waiting(use_broker, throwaway_redis, settings):
+    use_broker(throwaway_redis.url)
+    settings.ITSM_OUTBOX_QUEUES = {"test.urgent": "urgent"}
+    with transaction.atomic():
+        enqueue("a")
+        outbox_enqueue(topic="test.urgent", payload={}, dedup_key="u")
+
+    published = outbox_relay(topics=["test.urgent"])
+
+    assert published == 1
+    assert OutboxMessage.objects.get(dedup_key="a").dispatched_at is None
+    assert OutboxMessage.objects.get(dedup_key="u").dispatched_at is not None
+    assert redis.Redis.from_url(throwaway_redis.url).llen("celery") == 0
 
 
 def test_purge_deletes_only_old_dispatched_messages():

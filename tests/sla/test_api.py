@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from sla.choices import AgreementKind, AgreementStatus, ClockEventKind, ClockState
+from sla import services as sla_services
+from sla.choices import AgreementKind, AgreementStatus, ClockEventKind, ClockState, PauseReason
 from sla.models import (
     Agreement,
     BusinessCalendar,
@@ -867,6 +868,21 @@ def test_a_paused_clock_shows_exactly_what_is_left(as_manager):
         "remaining_seconds": 4 * 3600 - 5400,
         "pause_reason": "awaiting_customer",
     }
+
+
+def test_a_clock_shows_its_next_threshold_due_until_it_pauses(as_manager):
+    TargetFactory(pause_on=[PauseReason.CUSTOMER])  # 4 h on 24x7, warnings at 50/75/90 %
+    incident = IncidentFactory()
+    start = timezone.now() - dt.timedelta(hours=1)
+    sla_services.sla_record_start(record=incident, actor=None, at=start)
+    clock = Clock.objects.get()
+
+    before = as_manager.get(url("clock", clock.pk)).json()["due_at"]
+    sla_services.sla_record_pause(record=incident, reason=PauseReason.CUSTOMER, actor=None)
+    after = as_manager.get(url("clock")).json()["results"][0]["due_at"]
+
+    assert dt.datetime.fromisoformat(before) == start + dt.timedelta(hours=2)
+    assert after is None
 
 
 def test_a_running_clock_counts_business_time_up_to_now(as_manager):

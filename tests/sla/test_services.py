@@ -4,6 +4,7 @@ escalations (issue 5), against the real database."""
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
@@ -34,6 +35,7 @@ from sla.choices import (
 from sla.models import AttainmentRollup, Clock, ClockEvent
 from tests.factories import SupportGroupFactory, UserFactory
 from tests.incidents.factories import IncidentFactory
+from tests.processes import worker_database_url
 from tests.sla.factories import (
     AgreementFactory,
     BusinessCalendarFactory,
@@ -41,7 +43,7 @@ from tests.sla.factories import (
     TargetFactory,
     office_hours_calendar,
 )
-from tests.sla.fired import fired_deliver, schedule_of, tick
+from tests.sla.fired import dues_of, escalations_deliver, fired_deliver, tick
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = dt.timedelta(hours=1)
@@ -143,15 +145,12 @@ def test_creating_an_incident_starts_its_clocks(sla_24x7, agent, customer_a):
     assert (resolution.metric, resolution.state) == (Metric.RESOLUTION, ClockState.RUNNING)
     assert resolution.target_id == sla_24x7["resolution"].pk
     assert resolution.deadline_at == incident.created_at + 4 * H
-    schedule = schedule_of(resolution)
-    assert schedule.pending_percents == [50, 75, 90, 100]
-    assert schedule.pending_moments == [
-        incident.created_at + 2 * H,
-        incident.created_at + 3 * H,
-        incident.created_at + dt.timedelta(minutes=216),
-        incident.created_at + 4 * H,
+    assert dues_of(resolution) == [
+        (50, incident.created_at + 2 * H),
+        (75, incident.created_at + 3 * H),
+        (90, incident.created_at + dt.timedelta(minutes=216)),
+        (100, incident.created_at + 4 * H),
     ]
-    assert schedule.due_at == incident.created_at + 2 * H
     incident.refresh_from_db()
     assert incident.sla_due_at == incident.created_at + H
     assert list(resolution.events.values_list("kind", flat=True)) == [ClockEventKind.STARTED]
@@ -182,12 +181,18 @@ def test_pause_never_counts_and_resume_moves_the_deadline(db):
     (clock,) = clocks_of(incident)
     assert clock.state == ClockState.PAUSED
     assert clock.elapsed == H
-    assert (schedule_of(clock), clock.deadline_at) == (None, None)
+    assert (dues_of(clock), clock.deadline_at) == ([], None)
 
     sla.sla_record_resume(record=incident, actor=None, at=berlin(2027, 3, 10, 9, 0))
     clock.refresh_from_db()
     # 1 h before the pause; 3 h left from Wednesday 09:00: 9-12.
     assert clock.deadline_at == berlin(2027, 3, 10, 12, 0)
+    assert dues_of(clock) == [
+        (50, berlin(2027, 3, 10, 10, 0)),
+        (75, berlin(2027, 3, 10, 11, 0)),
+        (90, berlin(2027, 3, 10, 11, 36)),
+        (100, berlin(2027, 3, 10, 12, 0)),
+    ]
     assert clock.state == ClockState.RUNNING
 
     sla.sla_record_resolve(record=incident, actor=None, at=berlin(2027, 3, 10, 11, 0))
@@ -272,8 +277,9 @@ def test_retargeting_after_the_new_deadline_passed_breaches_at_the_next_tick(db)
 
     (clock,) = clocks_of(incident)
     assert clock.target_id == fast.pk
-    assert schedule_of(clock).due_at == start + 3 * H
-    assert tick(start + 3 * H) == 1
+    # The new target's thresholds are all behind: due now, at once.
+    assert dues_of(clock) == [(p, start + 3 * H) for p in (50, 75, 90, 100)]
+    assert tick(start + 3 * H) == 4
     clock.refresh_from_db()
     assert clock.breached_at == start + 3 * H
     assert sorted(
@@ -330,14 +336,11 @@ def test_tick_marks_each_threshold_once_in_one_outbox_message(db):
     sla.sla_record_start(record=incident, actor=None, at=start)
 
     assert sla.clock_tick(now=start + H) == 0
-    assert sla.clock_tick(now=start + 3 * H) == 1
+    assert sla.clock_tick(now=start + 3 * H) == 2
     assert sla.clock_tick(now=start + 3 * H) == 0
 
     (clock,) = clocks_of(incident)
-    schedule = schedule_of(clock)
-    assert schedule.pending_percents == [90, 100]
-    assert schedule.due_at == start + dt.timedelta(minutes=216)
-    assert schedule.pending_moments == [start + dt.timedelta(minutes=216), start + 4 * H]
+    assert dues_of(clock) == [(90, start + dt.timedelta(minutes=216)), (100, start + 4 * H)]
     # Marking only: the events come with the delivery of the message.
     assert not clock.events.exclude(kind=ClockEventKind.STARTED).exists()
     message = OutboxMessage.objects.get(topic="sla.fired")
@@ -358,9 +361,9 @@ def test_tick_marks_each_threshold_once_in_one_outbox_message(db):
     assert {dt.datetime.fromisoformat(e.data["recorded_at"]) for e in warnings} == {start + 3 * H}
     assert all(e.handled_at is not None for e in clock.events.filter(kind="warning"))
 
-    assert tick(start + 5 * H) == 1
+    assert tick(start + 5 * H) == 2
     clock.refresh_from_db()
-    assert (clock.breached_at, schedule_of(clock)) == (start + 4 * H, None)
+    assert (clock.breached_at, dues_of(clock)) == (start + 4 * H, [])
     assert clock.state == ClockState.RUNNING
     assert TicketEvent.objects.filter(object_id=incident.pk, event_type="sla_breached").count() == 1
 
@@ -373,11 +376,14 @@ def test_a_repeated_delivery_records_and_escalates_nothing_twice(db, agent):
     incident = IncidentFactory(status="in_progress", assignee=agent)
     start = berlin(2027, 2, 1, 8)
     sla.sla_record_start(record=incident, actor=None, at=start)
-    assert sla.clock_tick(now=start + 5 * H) == 1
+    assert sla.clock_tick(now=start + 5 * H) == 2
     message = OutboxMessage.objects.get(topic="sla.fired")
 
     sla.clock_fired_handler(message)
     sla.clock_fired_handler(message)
+    escalation = OutboxMessage.objects.get(topic="sla.escalate")
+    sla.clock_escalate_handler(escalation)
+    sla.clock_escalate_handler(escalation)
 
     (clock,) = clocks_of(incident)
     assert sorted(
@@ -401,16 +407,92 @@ def test_an_interrupted_delivery_escalates_on_the_next_one(db, agent):
     sla.sla_record_start(record=incident, actor=None, at=start)
     sla.clock_tick(now=start + 5 * H)
     message = OutboxMessage.objects.get(topic="sla.fired")
-    # A worker recorded the breach and died before escalating it.
+    # Recorded before, with nothing escalated (a worker died in its escalation message).
     sla.clock_fired_record(
         firings=message.payload["firings"], marked_at=message.payload["marked_at"]
     )
     assert Notification.objects.count() == 0
 
     sla.clock_fired_handler(message)
+    escalations_deliver()
 
     assert list(Notification.objects.values_list("topic", flat=True)) == ["sla.breached"]
     assert ClockEvent.objects.filter(kind="breached").count() == 1
+
+
+def test_recording_leaves_the_escalations_to_a_message_of_their_own(db, agent):
+    target = TargetFactory(duration=4 * H, thresholds=[50])
+    EscalationActionFactory(
+        target=target, at_percent=50, action=EscalationActionKind.NOTIFY_ASSIGNEE
+    )
+    EscalationActionFactory(
+        target=target, at_percent=100, action=EscalationActionKind.NOTIFY_ASSIGNEE
+    )
+    incident = IncidentFactory(status="in_progress", assignee=agent)
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+    sla.clock_tick(now=start + 5 * H)
+    message = OutboxMessage.objects.get(topic="sla.fired")
+
+    sla.clock_fired_handler(message)
+
+    (clock,) = clocks_of(incident)
+    warning = clock.events.get(kind=ClockEventKind.WARNING)
+    breach = clock.events.get(kind=ClockEventKind.BREACHED)
+    assert (warning.handled_at, breach.handled_at) == (None, None)
+    assert Notification.objects.count() == 0
+    escalation = OutboxMessage.objects.get(topic="sla.escalate")
+    assert escalation.payload == {"event_ids": [warning.pk, breach.pk]}
+    assert escalation.dedup_key == f"sla.escalate:{message.pk}"
+    assert escalation.dispatched_at is None
+
+    assert escalations_deliver() == 1
+
+    assert list(Notification.objects.order_by("pk").values_list("topic", flat=True)) == [
+        "sla.warning",
+        "sla.breached",
+    ]
+    assert not ClockEvent.objects.filter(handled_at__isnull=True, percent__isnull=False).exists()
+
+
+def test_a_breach_escalated_first_takes_the_earlier_warning_with_it(db, agent):
+    group = SupportGroupFactory(name="Second line")
+    target = TargetFactory(duration=4 * H, thresholds=[50])
+    EscalationActionFactory(
+        target=target, at_percent=50, action=EscalationActionKind.RAISE_PRIORITY, priority=2
+    )
+    EscalationActionFactory(
+        target=target, at_percent=100, action=EscalationActionKind.REASSIGN_GROUP, group=group
+    )
+    incident = IncidentFactory(priority=3, status="in_progress", assignee=agent)
+    start = berlin(2027, 2, 1, 8)
+    sla.sla_record_start(record=incident, actor=None, at=start)
+    sla.clock_tick(now=start + 3 * H)
+    warning_message = OutboxMessage.objects.get(topic="sla.fired")
+    sla.clock_fired_handler(warning_message)
+    sla.clock_tick(now=start + 5 * H)
+    sla.clock_fired_handler(
+        OutboxMessage.objects.filter(topic="sla.fired").exclude(pk=warning_message.pk).get()
+    )
+    first, second = OutboxMessage.objects.filter(topic="sla.escalate").order_by("pk")
+
+    # The breach's message is delivered before the warning's (another worker, a retry).
+    assert sla.clock_events_escalate(event_ids=second.payload["event_ids"]) == 2
+    assert sla.clock_events_escalate(event_ids=first.payload["event_ids"]) == 0
+
+    escalated = TicketEvent.objects.filter(
+        object_id=incident.pk, event_type__in=["field_changed", "assigned"]
+    ).order_by("pk")
+    assert [(e.event_type, e.data.get("reason")) for e in escalated] == [
+        ("field_changed", "sla:warning:50"),
+        ("assigned", None),
+    ]
+    (clock,) = clocks_of(incident)
+    warning = clock.events.get(kind=ClockEventKind.WARNING)
+    breach = clock.events.get(kind=ClockEventKind.BREACHED)
+    assert warning.handled_at <= breach.handled_at
+    incident.refresh_from_db()
+    assert (incident.priority, incident.assignment_group) == (2, group)
 
 
 def test_a_big_batch_is_split_into_several_messages(db, monkeypatch):
@@ -421,7 +503,7 @@ def test_a_big_batch_is_split_into_several_messages(db, monkeypatch):
         sla.sla_record_start(record=incident, actor=None, at=start)
     monkeypatch.setattr(sla, "FIRED_CHUNK", 4)
 
-    assert sla.clock_tick(now=start + 2 * H) == 3
+    assert sla.clock_tick(now=start + 2 * H) == 6
 
     messages = OutboxMessage.objects.filter(topic="sla.fired").order_by("pk")
     assert [len(m.payload["firings"]) for m in messages] == [4, 2]
@@ -438,6 +520,30 @@ def test_tick_with_nothing_due_touches_nothing(db):
     assert sla.clock_tick(now=berlin(2027, 2, 1, 8, 30)) == 0
     assert ClockEvent.objects.exclude(kind=ClockEventKind.STARTED).count() == 0
     assert not OutboxMessage.objects.filter(topic="sla.fired").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_skips_the_thresholds_another_tick_holds_and_they_stay_due():
+    TargetFactory(duration=H, thresholds=[50])
+    first, second = IncidentFactory.create_batch(2)
+    start = berlin(2027, 2, 1, 8)
+    for incident in (first, second):
+        sla.sla_record_start(record=incident, actor=None, at=start)
+    (held,) = clocks_of(first)
+    (free,) = clocks_of(second)
+
+    with psycopg.connect(worker_database_url()) as other:
+        # Another tick's transaction, with the first clock's due rows locked.
+        other.execute("SELECT 1 FROM sla_clockdue WHERE clock_id = %s FOR UPDATE", [held.pk])
+        assert sla.clock_tick(now=start + 2 * H) == 2
+        other.rollback()
+
+    assert dues_of(held) == [(50, start + H / 2), (100, start + H)]
+    assert dues_of(free) == []
+    message = OutboxMessage.objects.get(topic="sla.fired")
+    assert [(c, p) for c, p, _m in message.payload["firings"]] == [(free.pk, 50), (free.pk, 100)]
+    assert sla.clock_tick(now=start + 2 * H) == 2
+    assert dues_of(held) == []
 
 
 def test_escalations_notify_raise_priority_and_reassign_once(db, agent, manager):
@@ -559,7 +665,7 @@ def test_starting_two_clocks_costs_the_queries_of_one(db):
         sla.sla_record_start(record=incident, actor=None, at=start)
 
     assert len(clocks_of(incident)) == 2
-    assert [schedule_of(c).pending_percents for c in clocks_of(incident)] == [
+    assert [[p for p, _due in dues_of(c)] for c in clocks_of(incident)] == [
         [50, 75, 90, 100],
         [50, 75, 90, 100],
     ]

@@ -58,9 +58,9 @@ def test_dashboard_shows_attainment_tables_trend_and_breaches(client, manager, d
     assert [
         (r["label"], r["met"], r["breached"], r["percent"]) for r in tables["service"]["rows"]
     ] == [
+        ("No service", 0, 1, 0.0),
         ("E-mail", 4, 2, 66.7),
         ("Online shop", 13, 2, 86.7),
-        ("No service", 0, 1, 0.0),
     ]
     assert response.context["totals"]["percent"] == 77.3
     chart = response.context["trend_chart"]
@@ -82,13 +82,111 @@ def test_dashboard_rows_drill_down_to_the_dashboard_filtered_by_them(client, man
     response = client.get(reverse("sla:dashboard"), PERIOD_QUERY)
 
     tables = {table["name"]: table for table in response.context["tables"]}
-    shop = tables["service"]["rows"][1]
+    shop = tables["service"]["rows"][2]
     assert shop["drill_url"] == (
-        f"?date_from=2026-01&date_to=2026-03&service={desk.shop.pk}#breaches"
+        f"/sla/?date_from=2026-01&date_to=2026-03&service={desk.shop.pk}#breaches"
     )
-    assert tables["service"]["rows"][2]["drill_url"] == ""
-    assert tables["month"]["rows"][1]["drill_url"] == "?date_from=2026-02&date_to=2026-02#breaches"
+    assert tables["service"]["rows"][0]["drill_url"] == ""
+    assert (
+        tables["month"]["rows"][1]["drill_url"]
+        == "/sla/?date_from=2026-02&date_to=2026-02#breaches"
+    )
     assert tables["priority"]["rows"][0]["drill_url"].endswith("&priority=1#breaches")
+
+
+def _many_organisations(desk, count: int) -> list:
+    """`count` more customers of the shop in February; customer n met n of 100."""
+    customers = [OrganisationFactory(name=f"Customer {n:02d}") for n in range(count)]
+    for n, customer in enumerate(customers):
+        rollup(
+            FEB,
+            desk.resolution,
+            service=desk.shop,
+            organisation=customer,
+            group=desk.desk,
+            priority=2,
+            met=n,
+            breached=100 - n,
+        )
+    return customers
+
+
+def test_dashboard_shows_the_worst_rows_of_a_long_table_and_links_to_all(client, manager, desk):
+    _many_organisations(desk, 20)
+    client.force_login(manager)
+
+    response = client.get(reverse("sla:dashboard"), PERIOD_QUERY)
+
+    tables = {table["name"]: table for table in response.context["tables"]}
+    organisations = tables["organisation"]
+    assert organisations["count"] == 23  # 20 + Acme, Bluebird, no organisation
+    assert [row["label"] for row in organisations["rows"]] == [
+        f"Customer {n:02d}" for n in range(15)
+    ]
+    assert organisations["all_url"] == (
+        "/sla/tables/organisation/?date_from=2026-01&date_to=2026-03"
+    )
+    # Short tables are whole; priorities and months keep their natural order.
+    assert (tables["service"]["count"], len(tables["service"]["rows"])) == (3, 3)
+    assert tables["service"]["all_url"] == ""
+    assert [row["key"] for row in tables["priority"]["rows"]] == [1, 2, 3, None]
+    html = response.content.decode()
+    assert "Lowest attainment first: 15 of 23" in html
+    assert (
+        '<a class="btn btn-link btn-sm" href="/sla/tables/organisation/?date_from=2026-01&amp;'
+        'date_to=2026-03" hx-get="/sla/tables/organisation/?date_from=2026-01&amp;'
+        'date_to=2026-03" hx-target="#sla-organisation-table" hx-swap="outerHTML">'
+        "Show all 23</a>"
+    ) in html
+    assert ">Customer 14</a>" in html
+    assert ">Customer 15</a>" not in html
+
+
+def test_table_page_lists_every_row_worst_first_with_the_filters(client, manager, desk):
+    _many_organisations(desk, 20)
+    client.force_login(manager)
+    url = reverse("sla:attainment_table", args=["organisation"])
+
+    response = client.get(url, {**PERIOD_QUERY, "group": desk.desk.pk})
+
+    assert response.status_code == 200
+    assert "sla/attainment_table.html" in [t.name for t in response.templates]
+    table = response.context["table"]
+    assert [row["label"] for row in table["rows"]] == [
+        *(f"Customer {n:02d}" for n in range(20)),
+        "Acme Trading",
+    ]
+    assert table["all_url"] == ""
+    assert table["rows"][0]["drill_url"] == (
+        f"/sla/?date_from=2026-01&date_to=2026-03&group={desk.desk.pk}"
+        f"&organisation={table['rows'][0]['key']}#breaches"
+    )
+    assert response.context["dashboard_url"] == (
+        f"/sla/?date_from=2026-01&date_to=2026-03&group={desk.desk.pk}"
+    )
+
+
+def test_table_fragment_replaces_the_short_table_for_htmx(client, manager, desk):
+    _many_organisations(desk, 20)
+    client.force_login(manager)
+    url = reverse("sla:attainment_table", args=["organisation"])
+
+    response = client.get(url, PERIOD_QUERY, headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert [t.name for t in response.templates][0] == "sla/partials/attainment_table.html"
+    assert html.lstrip().startswith('<section class="card h-100"')
+    assert 'id="sla-organisation-table"' in html
+    assert html.count("<tr>") == 24  # header + 23 rows
+    assert "Show all" not in html
+
+
+def test_table_page_of_an_unknown_table_is_not_found(client, manager, db):
+    client.force_login(manager)
+
+    response = client.get(reverse("sla:attainment_table", args=["customer"]))
+
+    assert response.status_code == 404
 
 
 def test_dashboard_filtered_by_organisation(client, manager, desk, breached):
