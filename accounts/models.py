@@ -9,9 +9,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from .access import user_access_load
 from .choices import Language, Role
 
 
@@ -135,9 +135,9 @@ class User(AbstractUser):
         super().clean()
         self.email = self.email.strip().lower()
 
-    @cached_property
+    @property
     def role_names(self) -> frozenset[str]:
-        return frozenset(self.groups.values_list("name", flat=True))
+        return user_access_load(self)[0] if self.pk is not None else frozenset()
 
     @property
     def is_customer(self) -> bool:

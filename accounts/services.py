@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import DomainError
 
+from .access import user_access_forget
 from .choices import Role
 from .models import ApiToken, Organisation, SupportGroup, SupportGroupMembership, User
 from .roles import ROLE_PERMISSIONS, STAFF_ROLES
@@ -63,7 +64,7 @@ def user_set_roles(*, user: User, roles: list[str], actor: User | None) -> User:
     if user.is_staff != is_staff:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])
-    user.__dict__.pop("role_names", None)
+    user_access_forget(user)
     return user
 
 

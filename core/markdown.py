@@ -4,6 +4,8 @@ The allow-list keeps formatting and links but drops scripts, event handlers, sty
 iframes, so a customer's comment cannot attack an agent's browser.
 """
 
+import threading
+
 import markdown as markdown_lib
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -41,13 +43,25 @@ _ALLOWED_TAGS = {
 }
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 _EXTENSIONS = ["extra", "sane_lists", "nl2br"]
+# One converter per thread, reset before each use: building one loads its extensions
+# again (most of the cost of `markdown.markdown()` on a short comment). Markdown
+# instances are not thread-safe, hence one per thread.
+_converters = threading.local()
+
+
+def _converter() -> markdown_lib.Markdown:
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = markdown_lib.Markdown(extensions=_EXTENSIONS, output_format="html")
+        _converters.markdown = converter
+    return converter.reset()
 
 
 def markdown_render(text: str) -> SafeString:
     """Render Markdown to sanitised HTML; raw HTML in the input is sanitised too."""
     if not text:
         return mark_safe("")  # noqa: S308 - constant empty string
-    html = markdown_lib.markdown(text, extensions=_EXTENSIONS, output_format="html")
+    html = _converter().convert(text)
     cleaned = nh3.clean(
         html,
         tags=_ALLOWED_TAGS,

@@ -185,6 +185,20 @@ def _validate_references(
         raise ValidationError(errors)
 
 
+# Foreign keys incident_create fills from model instances it was given (or the caller's).
+_CREATE_REFERENCES = (
+    "caller",
+    "organisation",
+    "service",
+    "category",
+    "subcategory",
+    "assignment_group",
+    "assignee",
+    "parent",
+    "created_by",
+)
+
+
 @transaction.atomic
 def incident_create(
     *,
@@ -242,7 +256,10 @@ def incident_create(
         parent=parent,
         created_by=actor,
     )
-    incident.full_clean(exclude=["status"])
+    # The references are rows the caller already loaded (validating them would query each
+    # again) and the number comes from the counter, unique by construction (the unique
+    # index still guards it): only the record's own values are validated here.
+    incident.full_clean(exclude=["status", "number", *_CREATE_REFERENCES], validate_unique=False)
     incident.save()
     if configuration_items:
         incident.configuration_items.set(configuration_items)

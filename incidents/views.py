@@ -74,6 +74,7 @@ from .services import (
     incident_update,
     incident_watch,
 )
+from .templatetags.incident_options import RenderedOptions
 
 LIST_NAME = "incidents"
 PAGE_SIZES = (25, 50, 100)
@@ -160,21 +161,25 @@ def reference_choices_forget() -> None:
 def reference_choices() -> dict:
     """Options of the list's selects (groups, agents, organisations, services, categories).
 
-    Cached briefly in Redis: they change rarely, and rendering five model selects on every
-    list page would cost five queries.
+    Cached briefly in Redis with their <option> markup: they change rarely, and building
+    them on every page would cost five queries and the rendering of thousands of options.
     """
     key = _cache_key("choices")
     data = cache.get(key)
     if data is None:
         data = {
-            "groups": list(SupportGroup.objects.filter(is_active=True).values_list("pk", "name")),
-            "agents": [
+            "groups": RenderedOptions(
+                SupportGroup.objects.filter(is_active=True).values_list("pk", "name")
+            ),
+            "agents": RenderedOptions(
                 (u.pk, u.get_full_name() or u.username)
                 for u in agent_queryset().only("pk", "username", "first_name", "last_name")
-            ],
-            "organisations": list(Organisation.objects.order_by("name").values_list("pk", "name")),
-            "services": list(service_queryset().values_list("pk", "name")),
-            "categories": list(
+            ),
+            "organisations": RenderedOptions(
+                Organisation.objects.order_by("name").values_list("pk", "name")
+            ),
+            "services": RenderedOptions(service_queryset().values_list("pk", "name")),
+            "categories": RenderedOptions(
                 Category.objects.filter(parent=None).order_by("name").values_list("pk", "name")
             ),
         }

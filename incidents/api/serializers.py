@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from accounts.models import Organisation, SupportGroup, User
 from config_items.models import ConfigurationItem
+from core.api.serializers import CachedFieldsModelSerializer
 from core.choices import CommentVisibility
 from core.markdown import markdown_render
 from core.models import Attachment, Comment
@@ -32,7 +33,7 @@ from incidents.models import Category, Incident, MajorIncidentUpdate, Satisfacti
 CUSTOMER_RESOLVED_ACTIONS = ["confirm", "reject", "rate"]
 
 
-class UserRefSerializer(serializers.ModelSerializer):
+class UserRefSerializer(CachedFieldsModelSerializer):
     name = serializers.CharField(source="__str__", read_only=True)
 
     class Meta:
@@ -41,42 +42,42 @@ class UserRefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrganisationRefSerializer(serializers.ModelSerializer):
+class OrganisationRefSerializer(CachedFieldsModelSerializer):
     class Meta:
         model = Organisation
         fields = ["id", "name", "code"]
         read_only_fields = fields
 
 
-class SupportGroupRefSerializer(serializers.ModelSerializer):
+class SupportGroupRefSerializer(CachedFieldsModelSerializer):
     class Meta:
         model = SupportGroup
         fields = ["id", "name"]
         read_only_fields = fields
 
 
-class ServiceRefSerializer(serializers.ModelSerializer):
+class ServiceRefSerializer(CachedFieldsModelSerializer):
     class Meta:
         model = ConfigurationItem
         fields = ["id", "name"]
         read_only_fields = fields
 
 
-class CategoryRefSerializer(serializers.ModelSerializer):
+class CategoryRefSerializer(CachedFieldsModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "name"]
         read_only_fields = fields
 
 
-class IncidentRefSerializer(serializers.ModelSerializer):
+class IncidentRefSerializer(CachedFieldsModelSerializer):
     class Meta:
         model = Incident
         fields = ["id", "number", "title"]
         read_only_fields = fields
 
 
-class IncidentCustomerSerializer(serializers.ModelSerializer):
+class IncidentCustomerSerializer(CachedFieldsModelSerializer):
     """What a customer sees of an incident: no internal working detail."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api-v1:incidents-api:incident-detail")
@@ -321,7 +322,7 @@ class WatchInputSerializer(serializers.Serializer):
     )
 
 
-class SatisfactionRatingSerializer(serializers.ModelSerializer):
+class SatisfactionRatingSerializer(CachedFieldsModelSerializer):
     rated_by = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -330,7 +331,7 @@ class SatisfactionRatingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MajorIncidentUpdateSerializer(serializers.ModelSerializer):
+class MajorIncidentUpdateSerializer(CachedFieldsModelSerializer):
     author = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -344,7 +345,7 @@ class MajorIncidentUpdateInputSerializer(serializers.Serializer):
     send_to_customers = serializers.BooleanField(required=False, default=True)
 
 
-class CommentSerializer(serializers.ModelSerializer):
+class CommentSerializer(CachedFieldsModelSerializer):
     author = UserRefSerializer(read_only=True)
     body_html = serializers.SerializerMethodField()
 
@@ -367,7 +368,7 @@ class CommentInputSerializer(serializers.Serializer):
     )
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(CachedFieldsModelSerializer):
     uploaded_by = UserRefSerializer(read_only=True)
     download_url = serializers.SerializerMethodField()
 

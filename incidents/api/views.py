@@ -9,6 +9,7 @@ Optimistic concurrency: responses carry `ETag: W/"<version>"`; a write with a st
 """
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
@@ -270,7 +271,13 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         else:
             values.setdefault("channel", Channel.API)
         incident = services.incident_create(actor=user, **values)
-        return self._respond(incident, status.HTTP_201_CREATED)
+        # The answer comes from the service's instance: its relations are the rows this
+        # request named, so no re-read of the incident with its page's joins.
+        prefetch_related_objects([incident], "watchers", "configuration_items")
+        serializer = self.get_serializer_class()(incident, context=self.get_serializer_context())
+        response = Response(serializer.data, status=status.HTTP_201_CREATED)
+        response["ETag"] = _etag(incident)
+        return response
 
     @extend_schema(
         summary=_("Edit an incident"),

@@ -181,6 +181,46 @@ def test_user_set_roles_refuses_a_customer_without_organisation(agent, administr
     assert exc.value.code == "customer_without_organisation"
 
 
+def test_roles_and_permissions_of_a_user_are_read_in_one_query(agent, django_assert_num_queries):
+    user = User.objects.get(pk=agent.pk)
+    extra = Permission.objects.get(codename="view_dashboard")  # a manager's, given directly
+    user.user_permissions.add(extra)
+    user = User.objects.get(pk=agent.pk)
+
+    with django_assert_num_queries(1):
+        roles = user.role_names
+        allowed = user.has_perm("incidents.resolve_incident")
+        direct = user.has_perm("accounts.view_dashboard")
+        denied = user.has_perm("accounts.change_user")
+
+    assert roles == frozenset({Role.AGENT})
+    assert (allowed, direct, denied) == (True, True, False)
+    assert user.get_all_permissions() == {*ROLE_PERMISSIONS[Role.AGENT], "accounts.view_dashboard"}
+
+
+def test_a_superuser_has_every_permission_and_an_inactive_user_none(agent):
+    boss = UserFactory(is_superuser=True)
+    assert boss.get_all_permissions() == {
+        f"{app}.{codename}"
+        for app, codename in Permission.objects.values_list("content_type__app_label", "codename")
+    }
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+    assert not User.objects.get(pk=agent.pk).has_perm("incidents.resolve_incident")
+
+
+def test_user_set_roles_answers_with_the_new_roles_and_permissions(agent, administrator):
+    assert not agent.has_perm("accounts.view_dashboard")
+
+    user = user_set_roles(user=agent, roles=[Role.MANAGER], actor=administrator)
+    assert user.role_names == frozenset({Role.MANAGER})
+    assert user.has_perm("accounts.view_dashboard")
+
+    user = user_set_roles(user=user, roles=[Role.AGENT], actor=administrator)
+    assert user.role_names == frozenset({Role.AGENT})
+    assert not user.has_perm("accounts.view_dashboard")
+
+
 def test_user_update_preferences(agent):
     user_update_preferences(user=agent, actor=agent, language="zh-hans", time_zone="Asia/Shanghai")
 

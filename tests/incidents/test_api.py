@@ -179,6 +179,45 @@ def test_a_subcategory_of_another_category_is_refused(api_client, agent):
     assert set(response.json()["fields"]) == {"subcategory"}
 
 
+def test_create_answers_what_a_read_of_the_incident_returns_in_bounded_queries(
+    api_client, agent, customer_a, group, django_assert_max_num_queries
+):
+    """The create answer is built from the service's instance, not re-read: it must
+    still say exactly what a GET says (relations, CIs, parent, transitions, version)."""
+    service = ConfigurationItemFactory(name="Online shop", ci_class=ci_class("business_service"))
+    cis = [ConfigurationItemFactory(name=f"web-{n}") for n in range(2)]
+    parent = incident_create(actor=agent, caller=customer_a, title="Shop down")
+    body = {
+        "title": "Checkout fails",
+        "description": "Since **9:00**.",
+        "caller": customer_a.pk,
+        "channel": "phone",
+        "service": service.pk,
+        "configuration_items": [ci.pk for ci in cis],
+        "category": category("Software").pk,
+        "subcategory": category("Performance", "Software").pk,
+        "impact": 1,
+        "urgency": 2,
+        "assignment_group": group.pk,
+        "assignee": agent.pk,
+        "parent": parent.pk,
+    }
+    client = client_for(api_client, agent)
+    client.post(url("list"), {"title": "warm-up", "caller": customer_a.pk})
+
+    # One read per named reference, the writes, the SLA match, the answer's CIs, watchers
+    # and organisation; a re-read of the incident would add four.
+    with django_assert_max_num_queries(26):
+        created = client.post(url("list"), body, format="json")
+
+    assert created.status_code == 201, created.json()
+    read = client.get(url("detail", created.json()["id"]))
+    assert created.json() == read.json()
+    assert created["ETag"] == read["ETag"]
+    assert {ci["name"] for ci in created.json()["configuration_items"]} == {"web-0", "web-1"}
+    assert created.json()["parent"]["id"] == parent.pk
+
+
 def test_anonymous_cannot_create(api_client):
     response = api_client.post(url("list"), {"title": "x"})
 
