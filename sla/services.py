@@ -954,7 +954,8 @@ events AS (
     INSERT INTO sla_clockevent
         (clock_id, kind, occurred_at, percent, elapsed, reason, data, handled_at)
     SELECT clock_id, kind, moment, percent, target_duration * percent / 100.0, '',
-           jsonb_build_object('recorded_at', %(marked_at)s::timestamptz), NULL
+           jsonb_build_object('recorded_at', %(marked_at)s::timestamptz,
+                              'written_at', clock_timestamp()), NULL
     FROM fc ORDER BY moment, percent, clock_id
     ON CONFLICT DO NOTHING
     RETURNING id, clock_id, kind, percent, occurred_at
