@@ -1,4 +1,4 @@
-# Production image: gunicorn, the Celery workers (default and "sla" queues) and Celery
+# Production image: gunicorn, the Celery workers (default queue; SLA worker on "sla-tick" and "sla") and Celery
 # beat all run from it (docker-compose.yml picks the command and the health checks).
 # Static files are collected and translations compiled at build time.
 

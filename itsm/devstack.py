@@ -815,13 +815,14 @@ def cmd_run(_args: argparse.Namespace) -> int:
             [sys.executable, "-m", "celery", "-A", "itsm", "worker", "-l", "info"]
             + ["--concurrency", "2", "-Q", "celery", "-n", "default@%h"],
         )
-        # The SLA tick and the recording of what it fired (queue "sla", settings): a
-        # process of their own, so a breach is recorded within one tick interval however
-        # much notification work waits on the default queue.
+        # The SLA tick and the recording of what it fired (queues "sla-tick" and "sla",
+        # settings): processes of their own, so a breach is recorded within one tick
+        # interval however much notification work waits on the default queue; two, so a
+        # tick never waits for a recording in progress.
         supervisor.start(
             "sla",
             [sys.executable, "-m", "celery", "-A", "itsm", "worker", "-l", "info"]
-            + ["--concurrency", "1", "-Q", "sla", "-n", "sla@%h"],
+            + ["--concurrency", "2", "-Q", "sla-tick,sla", "-n", "sla@%h"],
         )
         supervisor.start(
             "beat",

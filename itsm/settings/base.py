@@ -353,12 +353,14 @@ ITSM_OUTBOX_HANDLERS = {
 }
 ITSM_OUTBOX_HANDLERS["sla.fired"] = "sla.services.clock_fired_handler"
 ITSM_OUTBOX_HANDLERS["sla.escalate"] = "sla.services.clock_escalate_handler"
-# Queue per outbox topic; unlisted topics go to Celery's default queue ("celery"). The
-# "sla" queue has a worker of its own (README, Architecture) that runs only the SLA tick
-# and the recording of what it fired, so a breach is recorded within one tick interval
-# however much notification work waits on the default queue.
+# Queue per outbox topic; unlisted topics go to Celery's default queue ("celery"). The SLA
+# worker (README, Architecture) consumes only "sla-tick" (the tick) and "sla" (recording
+# what it fired), so a breach is recorded within one tick interval however much
+# notification work waits on the default queue; the tick has a queue of its own so that
+# a burst of recordings waiting on "sla" cannot hold the next tick back (the worker takes
+# from both queues in turn).
 ITSM_OUTBOX_QUEUES = {"sla.fired": "sla"}
-CELERY_TASK_ROUTES = {"sla.tasks.clock_tick_task": {"queue": "sla"}}
+CELERY_TASK_ROUTES = {"sla.tasks.clock_tick_task": {"queue": "sla-tick"}}
 # How often the SLA tick fires due warnings and breaches (a breach is recorded within one
 # interval of its moment).
 ITSM_SLA_TICK_SECONDS = env.float("ITSM_SLA_TICK_SECONDS", default=15.0)

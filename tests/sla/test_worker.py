@@ -51,10 +51,10 @@ def _worker(name: str, url: str, log, **extra):
 
 
 def _layout(url: str, log, beat_schedule: str | None = None, **extra) -> list:
-    """The workers of production: one on the "sla" queue (concurrency 1) and one on the
+    """The workers of production: one on the "sla-tick" and "sla" queues and one on the
     default queue; beat, when asked for, runs inside the default one."""
     return [
-        _worker("sla", url, log, queues="sla", **extra),
+        _worker("sla", url, log, queues="sla-tick,sla", **extra),
         _worker("default", url, log, queues="celery", beat_schedule=beat_schedule, **extra),
     ]
 
@@ -141,7 +141,7 @@ def test_two_workers_and_one_killed_mid_batch_still_breach_each_clock_once(
     blocker = psycopg.connect(dsn)
     blocker.execute("LOCK TABLE core_outboxmessage IN SHARE ROW EXCLUSIVE MODE")
     try:
-        doomed = _worker("sla-doomed", throwaway_redis.url, log, queues="sla")
+        doomed = _worker("sla-doomed", throwaway_redis.url, log, queues="sla-tick,sla")
         workers.append(doomed)
         _ready(doomed)
         clock_tick_task.delay()
@@ -156,7 +156,11 @@ def test_two_workers_and_one_killed_mid_batch_still_breach_each_clock_once(
         assert breach_counts() == (0, 0, 0)
 
         # Two tick workers (a scaled-out "sla" queue) and the default one.
-        for name, queues in (("sla-a", "sla"), ("sla-b", "sla"), ("default", "celery")):
+        for name, queues in (
+            ("sla-a", "sla-tick,sla"),
+            ("sla-b", "sla-tick,sla"),
+            ("default", "celery"),
+        ):
             workers.append(_worker(name, throwaway_redis.url, log, queues=queues))
         _ready(*workers[1:])
 
