@@ -1,7 +1,7 @@
 """Template context shared by every page: the agent workspace navigation."""
 
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
@@ -124,7 +124,10 @@ def _first_url_of(url_name: str) -> str | None:
     return _first_url((url_name,))
 
 
+@lru_cache(maxsize=256)
 def _first_url(url_names: tuple[str, ...]) -> str | None:
+    """The URL of the first name that resolves; memoised per process: the URLconf is
+    fixed while the process runs (24 reverse() calls on every page otherwise)."""
     for name in url_names:
         try:
             return reverse(name)
