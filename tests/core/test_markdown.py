@@ -38,3 +38,13 @@ def test_links_get_safe_rel():
 
 def test_empty_body_renders_empty():
     assert markdown_render("") == ""
+
+
+def test_a_render_keeps_nothing_of_the_previous_one():
+    """The converter is reused (one per thread): footnotes and abbreviations of one body
+    must not reach the next."""
+    first = markdown_render("See the log[^1].\n\n*[VPN]: Virtual private network\n\n[^1]: At 9:00.")
+    second = markdown_render("The VPN is down.")
+
+    assert "At 9:00." in first
+    assert second == "<p>The VPN is down.</p>"
