@@ -256,6 +256,8 @@ def incident_create(
         parent=parent,
         created_by=actor,
     )
+    if User._meta.get_field("organisation").is_cached(caller):
+        incident.organisation = caller.organisation  # loaded with the caller: no query later
     # The references are rows the caller already loaded (validating them would query each
     # again) and the number comes from the counter, unique by construction (the unique
     # index still guards it): only the record's own values are validated here.

@@ -466,7 +466,7 @@ def _clocks_start(
     actor: Any,
     specs: _Specs,
 ) -> list[Clock]:
-    """Start one clock per picked target: two inserts whatever the number of clocks."""
+    """Start one clock per picked target: one statement whatever the number of clocks."""
     content_type = ContentType.objects.get_for_model(record)
     clocks = []
     dues = []
@@ -491,26 +491,94 @@ def _clocks_start(
         clocks.append(clock)
     if not clocks:
         return []
-    Clock.objects.bulk_create(clocks)
-    ClockDue.objects.bulk_create(dues)
-    ClockEvent.objects.bulk_create(
-        ClockEvent(
-            clock=clock,
-            kind=ClockEventKind.STARTED,
-            occurred_at=at,
-            elapsed=ZERO,
-            reason="record started",
-            actor=actor if getattr(actor, "pk", None) else None,
-            data={"target": clock.target_id, "calendar": clock.calendar_id},
-        )
-        for clock in clocks
-    )
+    _clocks_insert(clocks, dues, at, actor)
     pause_reason = facts.get("pause_reason")
     if pause_reason:
         for clock, (candidate, _reason) in zip(clocks, picks, strict=True):
             if pause_reason in candidate.pause_on:
                 _clock_pause(clock, pause_reason, at, actor, specs)
     return clocks
+
+
+# A record's new clocks, their due rows and their "started" events in one statement (it
+# runs for every record created: three ORM bulk inserts cost more to build than to run).
+# The clocks of one start have distinct targets, which ties the due rows to their clock.
+_CLOCKS_INSERT_SQL = """
+WITH clocks AS (
+    INSERT INTO sla_clock (
+        content_type_id, object_id, target_id, calendar_id, kind, metric, state,
+        target_duration, started_at, elapsed, segment_started_at, pause_reason, deadline_at,
+        match_reason, priority, service_id, organisation_id, support_group_id, version,
+        updated_at)
+    SELECT %(content_type)s, %(object)s, n.target_id, n.calendar_id, n.kind, n.metric,
+           %(state)s, n.target_duration, %(at)s, interval '0', %(at)s, '', n.deadline_at,
+           n.match_reason, %(priority)s, %(service)s, %(organisation)s, %(group)s, 1,
+           statement_timestamp()
+    FROM unnest(%(targets)s::bigint[], %(calendars)s::bigint[], %(kinds)s::text[],
+                %(metrics)s::text[], %(durations)s::interval[], %(deadlines)s::timestamptz[],
+                %(reasons)s::jsonb[])
+         AS n(target_id, calendar_id, kind, metric, target_duration, deadline_at,
+              match_reason)
+    RETURNING id, target_id, calendar_id, updated_at
+),
+dues AS (
+    INSERT INTO sla_clockdue (clock_id, percent, due_at)
+    SELECT clocks.id, d.percent, d.due_at
+    FROM unnest(%(due_targets)s::bigint[], %(due_percents)s::smallint[],
+                %(due_moments)s::timestamptz[]) AS d(target_id, percent, due_at)
+    JOIN clocks ON clocks.target_id = d.target_id
+),
+events AS (
+    INSERT INTO sla_clockevent
+        (clock_id, kind, occurred_at, percent, elapsed, reason, actor_id, data, handled_at)
+    SELECT id, %(started)s, %(at)s, NULL, interval '0', 'record started', %(actor)s,
+           jsonb_build_object('target', target_id, 'calendar', calendar_id), NULL
+    FROM clocks
+)
+SELECT id, target_id, updated_at FROM clocks
+"""
+
+
+def _clocks_insert(clocks: list[Clock], dues: list[ClockDue], at: datetime, actor: Any) -> None:
+    """Insert new running clocks of one record with their due rows and started events;
+    sets their primary keys as bulk_create would."""
+    first = clocks[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLOCKS_INSERT_SQL,
+            {
+                "content_type": first.content_type_id,
+                "object": first.object_id,
+                "state": ClockState.RUNNING.value,
+                "at": at,
+                "priority": first.priority,
+                "service": first.service_id,
+                "organisation": first.organisation_id,
+                "group": first.support_group_id,
+                "targets": [c.target_id for c in clocks],
+                "calendars": [c.calendar_id for c in clocks],
+                "kinds": [c.kind for c in clocks],
+                "metrics": [c.metric for c in clocks],
+                "durations": [c.target_duration for c in clocks],
+                "deadlines": [c.deadline_at for c in clocks],
+                "reasons": [json.dumps(c.match_reason) for c in clocks],
+                "due_targets": [d.clock.target_id for d in dues],
+                "due_percents": [d.percent for d in dues],
+                "due_moments": [d.due_at for d in dues],
+                "started": ClockEventKind.STARTED.value,
+                "actor": actor.pk if getattr(actor, "pk", None) else None,
+            },
+        )
+        inserted = {target_id: (pk, updated_at) for pk, target_id, updated_at in cursor.fetchall()}
+    for clock in clocks:
+        clock.pk, clock.updated_at = inserted[clock.target_id]
+        clock.version = 1
+        clock._state.adding = False
+        clock._state.db = connection.alias
+    for due in dues:
+        due.clock_id = due.clock.pk
+        due._state.adding = False
+        due._state.db = connection.alias
 
 
 def _clock_pause(clock: Clock, reason: str, at: datetime, actor: Any, specs: _Specs) -> None:

@@ -178,7 +178,8 @@ class UserByIdOrUsernameField(serializers.Field):
             if isinstance(data, int) or str(data).isdigit()
             else {"username__iexact": str(data)}
         )
-        user = User.objects.filter(is_active=True, **lookup).first()
+        # With the organisation: the incident logged for this caller is theirs.
+        user = User.objects.select_related("organisation").filter(is_active=True, **lookup).first()
         if user is None:
             self.fail("not_found")
         return user
