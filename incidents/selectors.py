@@ -1,6 +1,6 @@
 """Read side of incident management: lists and pages the user may see, without N+1."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from core.models import Comment
@@ -27,6 +27,37 @@ def incident_get(*, user: User, pk: int) -> Incident:
         )
         .get(pk=pk)
     )
+
+
+def incident_page_get(*, user: User, pk: int) -> Incident:
+    """One visible incident for its page: the related rows by join, and for its lists
+    (CIs, watchers, children) only whether they have rows (`has_cis`, `has_watchers`,
+    `has_children`); `incident_page_lists` reads the non-empty ones. Most incidents have
+    none, and three prefetches cost more than the page's main query. DoesNotExist when
+    not visible."""
+    return (
+        incident_list(user=user)
+        .select_related("subcategory", "parent", "major_incident_manager", "created_by", "rating")
+        .annotate(
+            has_cis=Exists(
+                Incident.configuration_items.through.objects.filter(incident_id=OuterRef("pk"))
+            ),
+            has_watchers=Exists(
+                Incident.watchers.through.objects.filter(incident_id=OuterRef("pk"))
+            ),
+            has_children=Exists(Incident.objects.filter(parent_id=OuterRef("pk"))),
+        )
+        .get(pk=pk)
+    )
+
+
+def incident_page_lists(*, incident: Incident) -> tuple[list, list, list]:
+    """(CIs with their class, watchers, child incidents with their assignee) of an
+    incident read by `incident_page_get`, one query for each list that has rows."""
+    cis = list(incident.configuration_items.select_related("ci_class")) if incident.has_cis else []
+    watchers = list(incident.watchers.all()) if incident.has_watchers else []
+    children = list(incident.children.select_related("assignee")) if incident.has_children else []
+    return cis, watchers, children
 
 
 def incident_last_public_reply(*, incident: Incident) -> Comment | None:

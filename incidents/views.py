@@ -55,7 +55,12 @@ from .forms import (
 )
 from .models import Category, Incident, PriorityMatrix
 from .querysets import open_q
-from .selectors import incident_get, incident_list, incident_list_for_ci
+from .selectors import (
+    incident_list,
+    incident_list_for_ci,
+    incident_page_get,
+    incident_page_lists,
+)
 from .services import (
     TRANSITION_LABELS,
     incident_assign,
@@ -125,7 +130,7 @@ class IncidentPermissionMixin(PermissionRequiredMixin):
 
 def _get_incident(user, pk: int) -> Incident:
     try:
-        return incident_get(user=user, pk=pk)
+        return incident_page_get(user=user, pk=pk)
     except Incident.DoesNotExist:
         raise Http404 from None
 
@@ -720,17 +725,18 @@ def _transitions(incident: Incident, user) -> list[dict]:
 def detail_context(request, incident: Incident, **extra) -> dict:
     """Everything the incident page shows; forms in `extra` replace the blank ones."""
     user = request.user
-    cis = list(incident.configuration_items.all())
+    cis, watchers, children = incident_page_lists(incident=incident)
     ci_ids = [ci.pk for ci in cis] + ([incident.service_id] if incident.service_id else [])
     affected = ci_affected_services(ci_ids=ci_ids) if ci_ids else None
-    is_watching = any(w.pk == user.pk for w in incident.watchers.all())
+    is_watching = any(w.pk == user.pk for w in watchers)
     context = {
         "incident": incident,
         "transitions": _transitions(incident, user),
         "timeline": ticket_timeline(ticket=incident, user=user),
         "cis": cis,
         "affected": affected,
-        "children": list(incident.children.all()),
+        "children": children,
+        "watchers": watchers,
         "is_watching": is_watching,
         "comment_form": CommentForm(),
         "assign_form": AssignForm(

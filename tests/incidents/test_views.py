@@ -3,6 +3,8 @@ incident, the incident page and its actions, per role."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.choices import CommentVisibility
@@ -253,6 +255,28 @@ def test_detail_page_query_count_is_bounded(
         response = client.get(incident.get_absolute_url())
 
     assert len([e for e in response.context["timeline"] if e.kind == "comment"]) == 10
+
+
+def test_detail_page_reads_only_the_lists_that_have_rows(client, agent, customer_a, desk):
+    bare = _log(agent, customer_a, assignment_group=desk)
+    full = _log(agent, customer_a, title="Shop down", assignment_group=desk)
+    ci = ConfigurationItemFactory(name="web-01")
+    full.configuration_items.add(ci)
+    full.watchers.add(agent)
+    child = _log(agent, customer_a, title="Checkout slow", parent=full)
+    client.force_login(agent)
+    client.get(bare.get_absolute_url())
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(bare.get_absolute_url())
+    assert response.status_code == 200
+    lists = ('JOIN "incidents_incident_watchers"', 'JOIN "incidents_incident_configuration')
+    assert not [q["sql"] for q in queries if any(table in q["sql"] for table in lists)]
+
+    response = client.get(full.get_absolute_url())
+    page = response.content.decode()
+    assert "web-01" in page and child.number in page
+    assert response.context["watchers"] == [agent] and response.context["is_watching"]
 
 
 # ---------------------------------------------------------------- bulk actions
