@@ -8,6 +8,8 @@ from core.models import Comment
 from .models import Incident
 
 LIST_RELATED = ("caller", "organisation", "assignment_group", "assignee", "service", "category")
+# What one incident shows beyond a list row, by join.
+DETAIL_RELATED = ("subcategory", "parent", "major_incident_manager", "created_by", "rating")
 
 
 def incident_list(*, user: User) -> QuerySet[Incident]:
@@ -16,10 +18,11 @@ def incident_list(*, user: User) -> QuerySet[Incident]:
 
 
 def incident_get(*, user: User, pk: int) -> Incident:
-    """One visible incident with its page's relations; DoesNotExist when not visible."""
+    """One visible incident with all its relations, its lists prefetched (the API and the
+    portal); DoesNotExist when not visible. The agent page reads `incident_page_get`."""
     return (
         incident_list(user=user)
-        .select_related("subcategory", "parent", "major_incident_manager", "created_by", "rating")
+        .select_related(*DETAIL_RELATED)
         .prefetch_related(
             "configuration_items__ci_class",
             "watchers",
@@ -37,7 +40,7 @@ def incident_page_get(*, user: User, pk: int) -> Incident:
     not visible."""
     return (
         incident_list(user=user)
-        .select_related("subcategory", "parent", "major_incident_manager", "created_by", "rating")
+        .select_related(*DETAIL_RELATED)
         .annotate(
             has_cis=Exists(
                 Incident.configuration_items.through.objects.filter(incident_id=OuterRef("pk"))

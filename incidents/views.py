@@ -32,6 +32,7 @@ from config_items.selectors import ci_affected_services
 from core.choices import CommentVisibility, Priority
 from core.exceptions import DomainError
 from core.models import SavedFilter
+from core.options import RenderedOptions
 from core.permissions import WORKSPACE_PERMISSION, PermissionRequiredMixin
 from core.selectors import ticket_timeline
 from core.services import attachment_add, saved_filter_delete, saved_filter_save
@@ -79,7 +80,6 @@ from .services import (
     incident_update,
     incident_watch,
 )
-from .templatetags.incident_options import RenderedOptions
 
 LIST_NAME = "incidents"
 PAGE_SIZES = (25, 50, 100)
@@ -89,6 +89,9 @@ QUEUE_COUNTS_SECONDS = 30
 # The queues with a count in their tab (all but "all").
 QUEUE_COUNTED = ("mine", "groups", "unassigned", "open", "major")
 CHOICES_SECONDS = 60
+# Named with the shape of the cached value (RenderedOptions of core.options), so a
+# deploy never reads an entry an older release pickled.
+CHOICES_KEY = "choices:rendered-options"
 
 QUEUES = (
     ("mine", "person", gettext_lazy("My incidents")),
@@ -160,7 +163,7 @@ def _cache_key(name: str) -> str:
 
 
 def reference_choices_forget() -> None:
-    cache.delete(_cache_key("choices"))
+    cache.delete(_cache_key(CHOICES_KEY))
 
 
 def reference_choices() -> dict:
@@ -169,7 +172,7 @@ def reference_choices() -> dict:
     Cached briefly in Redis with their <option> markup: they change rarely, and building
     them on every page would cost five queries and the rendering of thousands of options.
     """
-    key = _cache_key("choices")
+    key = _cache_key(CHOICES_KEY)
     data = cache.get(key)
     if data is None:
         data = {

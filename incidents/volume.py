@@ -13,7 +13,6 @@ urgency matrix; assignment groups and assignees taken from the volume agents and
 group memberships (run with --users); titles from English and Chinese templates.
 """
 
-import io
 import json
 import random
 import time
@@ -25,12 +24,12 @@ from django.utils import timezone
 
 from accounts.models import SupportGroupMembership, User
 from config_items.models import ConfigurationItem
+from core.bulk_copy import copy_rows
 from core.models import Comment, NumberCounter, TicketEvent
 
 from .choices import Channel, PendingReason, ResolutionCode
 from .models import Category, Incident, PriorityMatrix
 
-CHUNK = 50_000
 OPEN_SHARE = 0.08
 CANCELLED_SHARE = 0.03
 HISTORY_DAYS = 730
@@ -106,50 +105,6 @@ _INCIDENT_COLUMNS = (
 )  # fmt: skip
 _COMMENT_COLUMNS = ("content_type_id", "object_id", "body", "visibility", "author_id", "created_at")
 _EVENT_COLUMNS = ("content_type_id", "object_id", "event_type", "actor_id", "occurred_at", "data")
-
-
-def _tsv(value) -> str:
-    """One value in COPY text format."""
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = (
-            text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )  # fmt: skip
-    return text
-
-
-def _copy(table: str, columns: tuple[str, ...], rows) -> int:
-    """COPY rows into table, CHUNK rows per transaction; returns the number of rows."""
-    total = 0
-    buffer = io.StringIO()
-    count = 0
-
-    def flush():
-        nonlocal buffer, count
-        if not count:
-            return
-        with transaction.atomic(), connection.cursor() as cursor:
-            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-            with cursor.cursor.copy(sql) as copy:  # psycopg 3
-                copy.write(buffer.getvalue())
-        buffer, count = io.StringIO(), 0
-
-    for row in rows:
-        buffer.write("\t".join(_tsv(v) for v in row))
-        buffer.write("\n")
-        count += 1
-        total += 1
-        if count >= CHUNK:
-            flush()
-    flush()
-    return total
 
 
 def _weighted(rng: random.Random, pairs):
@@ -310,7 +265,7 @@ def incident_volume_seed(
                 subcategory_id,
             )
 
-    count = _copy(Incident._meta.db_table, _INCIDENT_COLUMNS, incident_rows())
+    count = copy_rows(Incident._meta.db_table, _INCIDENT_COLUMNS, incident_rows())
     log(f"incidents: {count} in {time.perf_counter() - started:.1f} s")
 
     # The ids PostgreSQL gave the block, in number order.
@@ -345,13 +300,13 @@ def incident_volume_seed(
             )
 
     step = time.perf_counter()
-    comments = _copy(Comment._meta.db_table, _COMMENT_COLUMNS, comment_rows())
+    comments = copy_rows(Comment._meta.db_table, _COMMENT_COLUMNS, comment_rows())
     log(f"comments: {comments} in {time.perf_counter() - step:.1f} s")
     result = {"incidents": count, "comments": comments}
     if events:
         step = time.perf_counter()
         data = json.dumps({"channel": "portal", "volume": True})
-        result["incident events"] = _copy(
+        result["incident events"] = copy_rows(
             TicketEvent._meta.db_table,
             _EVENT_COLUMNS,
             (

@@ -572,7 +572,6 @@ def _clocks_insert(clocks: list[Clock], dues: list[ClockDue], at: datetime, acto
         inserted = {target_id: (pk, updated_at) for pk, target_id, updated_at in cursor.fetchall()}
     for clock in clocks:
         clock.pk, clock.updated_at = inserted[clock.target_id]
-        clock.version = 1
         clock._state.adding = False
         clock._state.db = connection.alias
     for due in dues:

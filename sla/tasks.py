@@ -9,10 +9,10 @@ from .services import clock_tick, clocks_recompute
 
 @shared_task(name="sla.tasks.clock_tick_task", ignore_result=True)
 def clock_tick_task() -> int:
-    """Fire due SLA warnings and breaches (beat, every ITSM_SLA_TICK_SECONDS, on the "sla-tick"
-    queue), then hand every sla.fired message still waiting to the broker at once (this
-    tick's, or an earlier one's if the broker was down): the relay that a commit nudges
-    runs on the default queue, which may be busy with notifications."""
+    """Fire due SLA warnings and breaches (beat, every ITSM_SLA_TICK_SECONDS, on the
+    "sla-tick" queue), then hand every sla.fired message still waiting to the broker at
+    once (this tick's, or an earlier one's if the broker was down): the relay that a
+    commit nudges runs on the default queue, which may be busy with notifications."""
     marked = clock_tick()
     outbox_relay(topics=["sla.fired"])
     return marked

@@ -2,7 +2,6 @@
 
 import csv
 import datetime as dt
-import html
 from urllib.parse import urlencode
 
 from django import forms
@@ -29,6 +28,7 @@ from config_items.models import ConfigurationItem
 from config_items.selectors import ci_list
 from core.choices import Priority
 from core.exceptions import DomainError
+from core.options import option_tags
 from core.permissions import WORKSPACE_PERMISSION, PermissionRequiredMixin
 from incidents.selectors import incident_list
 
@@ -99,15 +99,9 @@ class OptionsSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
         chosen = set(self.format_value(value))
         final_attrs = {**self.build_attrs(self.attrs, attrs), "name": name}
-        options = []
-        for option_value, label in self.choices:
-            text = "" if option_value is None else str(option_value)
-            selected = " selected" if text in chosen else ""
-            options.append(
-                f'<option value="{html.escape(text)}"{selected}>{html.escape(str(label))}</option>'
-            )
-        # Every value and label is escaped above, the attributes by flatatt.
-        return mark_safe(f"<select{flatatt(final_attrs)}>{''.join(options)}</select>")  # noqa: S308
+        options = option_tags(self.choices, chosen)
+        # Every value and label is escaped by core.options, the attributes by flatatt.
+        return mark_safe(f"<select{flatatt(final_attrs)}>{options}</select>")  # noqa: S308
 
 
 class AttainmentFilterForm(forms.Form):

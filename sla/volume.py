@@ -26,7 +26,7 @@ incidents and a million stopped ones over twelve months, in minutes.
   no events. AttainmentRollup is rebuilt from every stopped clock by one
   INSERT ... SELECT ... GROUP BY, which is what the engine keeps up one clock at a time.
 
-Rows go in with COPY (psycopg 3), CHUNK rows per transaction; ids are taken from the
+Rows go in with COPY (`core.bulk_copy`), in chunks of rows; ids are taken from the
 tables' sequences first, so clocks and their events are written without reading back.
 """
 
@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, SupportGroupMembership, User
 from config_items.models import ConfigurationItem
+from core.bulk_copy import copy_rows
 from core.models import NumberCounter
 from incidents.choices import OPEN_STATUSES
 from incidents.models import Incident, PriorityMatrix
@@ -68,7 +69,6 @@ from .models import (
     WorkingInterval,
 )
 
-CHUNK = 50_000
 CLOCKS_PER_INCIDENT = 4
 BREACHED_RUNNING_SHARE = 0.10
 CLOSED_MONTHS = 12
@@ -126,50 +126,6 @@ _EVENT_COLUMNS = (
     "clock_id", "kind", "occurred_at", "percent", "elapsed", "reason", "actor_id", "data",
     "handled_at",
 )  # fmt: skip
-
-
-def _tsv(value) -> str:
-    """One value in COPY text format (arrays as PostgreSQL array literals)."""
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return f"{value.total_seconds()} seconds"
-    if isinstance(value, list):
-        return "{" + ",".join(_tsv(item) for item in value) + "}"
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = (
-            text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )  # fmt: skip
-    return text
-
-
-def _copy(table: str, columns: tuple[str, ...], rows) -> int:
-    """COPY rows into table, CHUNK rows per transaction; returns the number of rows."""
-    total = 0
-    lines: list[str] = []
-
-    def flush():
-        if not lines:
-            return
-        with transaction.atomic(), connection.cursor() as cursor:
-            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-            with cursor.cursor.copy(sql) as copy:  # psycopg 3
-                copy.write("".join(lines))
-        lines.clear()
-
-    for row in rows:
-        lines.append("\t".join(_tsv(v) for v in row) + "\n")
-        total += 1
-        if len(lines) >= CHUNK:
-            flush()
-    flush()
-    return total
 
 
 def _ids(table: str, count: int) -> list[int]:
@@ -402,7 +358,7 @@ def _incidents_create(rows: list[dict], context: dict) -> None:
                 row.get("sla_due_at"),
             )
 
-    _copy(Incident._meta.db_table, _INCIDENT_COLUMNS, lines())
+    copy_rows(Incident._meta.db_table, _INCIDENT_COLUMNS, lines())
 
 
 def _facts(rng: random.Random, context: dict, pick_priority) -> dict:
@@ -540,8 +496,8 @@ def _running_clocks(count: int, targets: dict, context: dict, rng, now, log) -> 
                 incident["support_group_id"], incident["priority"], 1, now,
             )  # fmt: skip
 
-    copied = _copy(Clock._meta.db_table, _CLOCK_COLUMNS, clock_rows())
-    scheduled = _copy(ClockDue._meta.db_table, _DUE_COLUMNS, iter(dues))
+    copied = copy_rows(Clock._meta.db_table, _CLOCK_COLUMNS, clock_rows())
+    scheduled = copy_rows(ClockDue._meta.db_table, _DUE_COLUMNS, iter(dues))
     log(
         f"running clocks: {copied} ({scheduled} thresholds due) in "
         f"{time.perf_counter() - started:.1f} s"
@@ -554,7 +510,7 @@ def _running_clocks(count: int, targets: dict, context: dict, rng, now, log) -> 
         f"open incidents: {reused} reused, {len(fresh)} added in {time.perf_counter() - step:.1f} s"
     )
     step = time.perf_counter()
-    events = _copy(
+    events = copy_rows(
         ClockEvent._meta.db_table,
         _EVENT_COLUMNS,
         (
@@ -633,7 +589,7 @@ def _closed_clocks(count: int, targets: dict, context: dict, rng, now, log) -> d
                 incident["support_group_id"], incident["priority"], 2, stopped_at,
             )  # fmt: skip
 
-    copied = _copy(Clock._meta.db_table, _CLOCK_COLUMNS, clock_rows())
+    copied = copy_rows(Clock._meta.db_table, _CLOCK_COLUMNS, clock_rows())
     log(f"closed clocks: {copied} in {time.perf_counter() - started:.1f} s")
     step = time.perf_counter()
     for row in fresh:

@@ -183,13 +183,16 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return s.IncidentCustomerSerializer
         return s.IncidentSerializer
 
-    def _respond(self, incident: Incident, status_code: int = status.HTTP_200_OK) -> Response:
-        """The incident as the user sees it now, re-read with its relations, with its ETag."""
-        incident = incident_get(user=self.request.user, pk=incident.pk)
+    def _answer(self, incident: Incident, status_code: int = status.HTTP_200_OK) -> Response:
+        """The incident in the user's shape, with its ETag."""
         serializer = self.get_serializer_class()(incident, context=self.get_serializer_context())
         response = Response(serializer.data, status=status_code)
         response["ETag"] = _etag(incident)
         return response
+
+    def _respond(self, incident: Incident) -> Response:
+        """The incident as the user sees it now, re-read with its relations, with its ETag."""
+        return self._answer(incident_get(user=self.request.user, pk=incident.pk))
 
     def _input(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
@@ -224,11 +227,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         held = _header_versions(request.headers.get("If-None-Match", ""))
         if held is not None and str(incident.version) in held:
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
-        else:
-            serializer = self.get_serializer(incident)
-            response = Response(serializer.data)
-        response["ETag"] = _etag(incident)
-        return response
+            response["ETag"] = _etag(incident)
+            return response
+        return self._answer(incident)
 
     @extend_schema(
         summary=_("Log an incident"),
@@ -274,10 +275,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         # The answer comes from the service's instance: its relations are the rows this
         # request named, so no re-read of the incident with its page's joins.
         prefetch_related_objects([incident], "watchers", "configuration_items")
-        serializer = self.get_serializer_class()(incident, context=self.get_serializer_context())
-        response = Response(serializer.data, status=status.HTTP_201_CREATED)
-        response["ETag"] = _etag(incident)
-        return response
+        return self._answer(incident, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary=_("Edit an incident"),

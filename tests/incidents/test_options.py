@@ -2,7 +2,8 @@
 
 import pickle
 
-from incidents.templatetags.incident_options import RenderedOptions, select_options
+from core.options import RenderedOptions
+from incidents.templatetags.incident_options import select_options
 
 PAIRS = [(1, "Ann <admin>"), (12, "Bo & Co"), (123, 'Cy "the" Kid')]
 
