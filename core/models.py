@@ -45,7 +45,11 @@ class TicketBase(models.Model):
         related_name="%(app_label)s_%(class)s_created",
         verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    # A default rather than auto_now_add: a service may stamp a new ticket's other moments
+    # (assigned_at, SLA clocks) from the same instant before its INSERT.
+    created_at = models.DateTimeField(
+        _("created at"), default=timezone.now, editable=False, db_index=True
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # When the nearest live SLA clock breaches; kept by sla.services for "sort by SLA due".

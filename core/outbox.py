@@ -18,18 +18,22 @@ import redis
 import structlog
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError
 
+from .db import rows_insert
 from .models import OutboxMessage
 
 logger = structlog.get_logger(__name__)
 
 # What a publish raises when the broker is unreachable.
 BROKER_ERRORS = (OperationalError, redis.RedisError, OSError)
+# What a cache call raises when Redis is unreachable.
+CACHE_ERRORS = (redis.RedisError, OSError)
 # What a handler may raise that is worth retrying later (SMTP server busy or unreachable).
 TRANSIENT_DELIVERY_ERRORS = (
     smtplib.SMTPConnectError,
@@ -50,9 +54,9 @@ def outbox_enqueue(*, topic: str, payload: dict[str, Any], dedup_key: str) -> No
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_enqueue must run inside the transaction of the change")
-    OutboxMessage.objects.bulk_create(
+    rows_insert(
         [OutboxMessage(topic=topic, payload=payload, dedup_key=dedup_key[:200])],
-        ignore_conflicts=True,
+        on_conflict_nothing=True,
     )
     outbox_kick_on_commit()
 
@@ -83,16 +87,39 @@ def _publish(task, *args: Any, connection: Any, queue: str | None = None) -> Non
     task.apply_async(args=args, retry=False, connection=connection, **options)
 
 
+# Set (in the shared cache) while a nudged relay waits in the queue. The relay clears it
+# before it reads any row, so a nudge that finds it set can be skipped: the queued relay
+# will see that nudge's rows. Under load this turns one relay task per write into one per
+# relay run. The timeout bounds what a lost task costs: nudges resume after it, and the
+# beat relay runs meanwhile.
+KICK_PENDING_KEY = "outbox:kick-pending"
+KICK_PENDING_TIMEOUT = 10
+
+
 def outbox_kick() -> None:
-    """Ask a worker to run the relay now; a broker outage is logged, not raised (the beat
-    relay picks the messages up once the broker is back)."""
+    """Ask a worker to run the relay now, unless a nudged relay has not started yet; a
+    broker outage is logged, not raised (the beat relay picks the messages up once the
+    broker is back)."""
     from .tasks import outbox_relay_task  # the tasks module imports this one
 
+    try:
+        if not cache.add(KICK_PENDING_KEY, 1, timeout=KICK_PENDING_TIMEOUT):
+            return
+    except CACHE_ERRORS as exc:  # no shared flag: nudge anyway
+        logger.warning("outbox_kick_flag_failed", error=type(exc).__name__)
     try:
         with _broker_connection() as connection:
             _publish(outbox_relay_task, connection=connection)
     except BROKER_ERRORS as exc:
         logger.warning("outbox_kick_failed", error=type(exc).__name__)
+        _kick_pending_clear()  # the next nudge tries again
+
+
+def _kick_pending_clear() -> None:
+    try:
+        cache.delete(KICK_PENDING_KEY)
+    except CACHE_ERRORS as exc:
+        logger.warning("outbox_kick_flag_failed", error=type(exc).__name__)
 
 
 def outbox_relay(
@@ -113,6 +140,8 @@ def outbox_relay(
     pending = OutboxMessage.objects.filter(dispatched_at__isnull=True)
     if topics is not None:
         pending = pending.filter(topic__in=list(topics))
+    else:
+        _kick_pending_clear()  # before reading: a nudge from now on queues a new relay
     published_total = 0
     for _batch in range(max_batches):
         with transaction.atomic():

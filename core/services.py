@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 
 from .choices import CommentVisibility, EventType
+from .db import rows_insert
 from .exceptions import DomainError
 from .models import Attachment, Comment, NumberCounter, SavedFilter, TicketBase, TicketEvent
 
@@ -77,6 +78,19 @@ def event_record(
         actor=actor,
         data=data or {},
     )
+
+
+def events_record(
+    *, ticket: TicketBase, actor: User | None, events: list[TicketEvent]
+) -> list[TicketEvent]:
+    """Append several audit events of one moment to a ticket's history in one INSERT
+    (e.g. created and assigned); each event names its type and data."""
+    content_type = ContentType.objects.get_for_model(ticket)
+    for event in events:
+        event.content_type = content_type
+        event.object_id = ticket.pk
+        event.actor = actor
+    return rows_insert(events)
 
 
 def ticket_changes_record(

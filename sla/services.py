@@ -458,22 +458,41 @@ def _live_clocks(record: Any) -> list[Clock]:
     )
 
 
-def _clocks_start(
+@dataclass
+class ClockPlan:
+    """The clocks a record starts, matched and scheduled but not written yet."""
+
+    at: datetime
+    picks: list[tuple[Candidate, dict[str, Any]]]
+    facts: dict[str, Any]
+    clocks: list[Clock]
+    dues: list[ClockDue]
+    specs: _Specs
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The nearest breach among the planned running clocks (the record's sla_due_at)."""
+        return min(
+            (c.deadline_at for c in self.clocks if c.state == ClockState.RUNNING and c.deadline_at),
+            default=None,
+        )
+
+
+def _clocks_plan(
     record: Any,
     picks: list[tuple[Candidate, dict[str, Any]]],
     facts: dict[str, Any],
     at: datetime,
-    actor: Any,
     specs: _Specs,
-) -> list[Clock]:
-    """Start one clock per picked target: one statement whatever the number of clocks."""
+) -> ClockPlan:
+    """One running clock per picked target with its due rows, unsaved; the record needs no
+    primary key yet."""
     content_type = ContentType.objects.get_for_model(record)
     clocks = []
     dues = []
     for candidate, reason in picks:
         clock = Clock(
             content_type=content_type,
-            object_id=record.pk,
             target_id=candidate.target_id,
             calendar_id=candidate.calendar_id,
             kind=candidate.kind,
@@ -489,15 +508,35 @@ def _clocks_start(
         spec = specs.known(candidate.calendar_id, candidate.calendar_version)
         dues += _moments(clock, spec, at, _percents(candidate.thresholds, set()))
         clocks.append(clock)
-    if not clocks:
+    return ClockPlan(at=at, picks=picks, facts=facts, clocks=clocks, dues=dues, specs=specs)
+
+
+def _clocks_begin(record: Any, plan: ClockPlan, actor: Any) -> list[Clock]:
+    """Write a plan's clocks for the (saved) record: one statement whatever their number;
+    a clock whose target pauses for the record's pending reason is paused at once."""
+    if not plan.clocks:
         return []
-    _clocks_insert(clocks, dues, at, actor)
-    pause_reason = facts.get("pause_reason")
+    for clock in plan.clocks:
+        clock.object_id = record.pk
+    _clocks_insert(plan.clocks, plan.dues, plan.at, actor)
+    pause_reason = plan.facts.get("pause_reason")
     if pause_reason:
-        for clock, (candidate, _reason) in zip(clocks, picks, strict=True):
+        for clock, (candidate, _reason) in zip(plan.clocks, plan.picks, strict=True):
             if pause_reason in candidate.pause_on:
-                _clock_pause(clock, pause_reason, at, actor, specs)
-    return clocks
+                _clock_pause(clock, pause_reason, plan.at, actor, plan.specs)
+    return plan.clocks
+
+
+def _clocks_start(
+    record: Any,
+    picks: list[tuple[Candidate, dict[str, Any]]],
+    facts: dict[str, Any],
+    at: datetime,
+    actor: Any,
+    specs: _Specs,
+) -> list[Clock]:
+    """Start one clock per picked target."""
+    return _clocks_begin(record, _clocks_plan(record, picks, facts, at, specs), actor)
 
 
 # A record's new clocks, their due rows and their "started" events in one statement (it
@@ -721,20 +760,25 @@ def _clock_recompute(
 # --- what process services call ----------------------------------------------------------
 
 
-def sla_record_start(*, record: Any, actor: Any, at: datetime | None = None) -> list[Clock]:
-    """Start the clocks of the targets that apply to a new record (response and
-    resolution, one per agreement kind)."""
+def sla_record_plan(*, record: Any, at: datetime | None = None) -> ClockPlan:
+    """The clocks a new record will start (response and resolution, one per agreement
+    kind), matched and scheduled from its facts before it is written: a process service
+    stores `plan.due_at` as the record's sla_due_at in its INSERT, then passes the plan to
+    `sla_record_start`."""
     at = at or timezone.now()
     facts = record.sla_facts()
     picks = [pick for _key, pick in sorted(target_match(record=record, facts=facts).items())]
-    clocks = _clocks_start(record, picks, facts, at, actor, _Specs())
-    _record_due_set(
-        record,
-        min(
-            (c.deadline_at for c in clocks if c.state == ClockState.RUNNING and c.deadline_at),
-            default=None,
-        ),
-    )
+    return _clocks_plan(record, picks, facts, at, _Specs())
+
+
+def sla_record_start(
+    *, record: Any, actor: Any, at: datetime | None = None, plan: ClockPlan | None = None
+) -> list[Clock]:
+    """Start the clocks of the targets that apply to a new record, as planned by
+    `sla_record_plan` (planned here at `at` when no plan is given)."""
+    plan = plan or sla_record_plan(record=record, at=at)
+    clocks = _clocks_begin(record, plan, actor)
+    _record_due_set(record, plan.due_at)  # no write when the INSERT carried it
     return clocks
 
 

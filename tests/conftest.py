@@ -1,9 +1,20 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.choices import Role
 from accounts.services import roles_apply
+from core.outbox import KICK_PENDING_KEY
 from tests.factories import DEFAULT_PASSWORD, OrganisationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_outbox_nudge():
+    """A nudge a test published (to a broker nobody consumes) must not hold back the
+    next test's nudges: the flag that skips them lives in this process's cache."""
+    cache.delete(KICK_PENDING_KEY)
+    yield
+    cache.delete(KICK_PENDING_KEY)
 
 
 @pytest.fixture

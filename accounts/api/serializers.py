@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.serializers import CachedFieldsSerializer
+
 from ..choices import Language, Role
 from ..models import (
     ApiToken,
@@ -74,7 +76,7 @@ class MeSerializer(UserSerializer):
         return sorted(obj.get_all_permissions())
 
 
-class MeUpdateInputSerializer(serializers.Serializer):
+class MeUpdateInputSerializer(CachedFieldsSerializer):
     language = serializers.ChoiceField(choices=Language.choices, required=False)
     time_zone = serializers.CharField(
         max_length=64, required=False, validators=[validate_time_zone]
@@ -141,7 +143,7 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
         read_only_fields = fields
 
 
-class ApiTokenCreateInputSerializer(serializers.Serializer):
+class ApiTokenCreateInputSerializer(CachedFieldsSerializer):
     user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), help_text=_("The user the token acts as.")
     )
@@ -149,12 +151,12 @@ class ApiTokenCreateInputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class TokenObtainInputSerializer(serializers.Serializer):
+class TokenObtainInputSerializer(CachedFieldsSerializer):
     username = serializers.CharField(help_text=_("Username or email address."))
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
-class TokenObtainSerializer(serializers.Serializer):
+class TokenObtainSerializer(CachedFieldsSerializer):
     token = serializers.CharField(help_text=_("Send as “Authorization: Bearer <token>”."))
     expires_at = serializers.DateTimeField()
     user = UserSerializer()

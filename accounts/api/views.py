@@ -12,11 +12,11 @@ from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.api.permissions import ActionPermissions, ModelPermissions
 from core.api.serializers import ErrorSerializer
+from core.api.throttling import ScopedRateThrottle
 from core.exceptions import DomainError
 
 from .. import selectors, services

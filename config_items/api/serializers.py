@@ -15,6 +15,7 @@ from config_items.models import (
 )
 from config_items.selectors import DEFAULT_IMPACT_DEPTH, MAX_IMPACT_DEPTH
 from config_items.services import CI_TRANSITIONS
+from core.api.serializers import CachedFieldsSerializer
 
 
 class AttributeDefinitionSerializer(serializers.ModelSerializer):
@@ -103,7 +104,7 @@ class ConfigurationItemSerializer(serializers.ModelSerializer):
         ]
 
 
-class ConfigurationItemInputSerializer(serializers.Serializer):
+class ConfigurationItemInputSerializer(CachedFieldsSerializer):
     """Create/update input; attribute values are validated by the class schema in the service."""
 
     name = serializers.CharField(max_length=200)
@@ -129,7 +130,7 @@ class ConfigurationItemInputSerializer(serializers.Serializer):
     attributes = serializers.DictField(required=False)
 
 
-class TransitionInputSerializer(serializers.Serializer):
+class TransitionInputSerializer(CachedFieldsSerializer):
     transition = serializers.ChoiceField(choices=list(CI_TRANSITIONS))
 
 
@@ -144,13 +145,13 @@ class RelationshipSerializer(serializers.ModelSerializer):
         fields = ["id", "source", "type", "forward_name", "target", "created_at"]
 
 
-class RelationshipInputSerializer(serializers.Serializer):
+class RelationshipInputSerializer(CachedFieldsSerializer):
     source = serializers.PrimaryKeyRelatedField(queryset=ConfigurationItem.objects.all())
     target = serializers.PrimaryKeyRelatedField(queryset=ConfigurationItem.objects.all())
     type = serializers.SlugRelatedField(slug_field="code", queryset=RelationshipType.objects.all())
 
 
-class ImpactQuerySerializer(serializers.Serializer):
+class ImpactQuerySerializer(CachedFieldsSerializer):
     direction = serializers.ChoiceField(
         choices=ImpactDirection.choices, default=ImpactDirection.DOWNSTREAM
     )
@@ -162,12 +163,12 @@ class ImpactQuerySerializer(serializers.Serializer):
     )
 
 
-class ImpactItemSerializer(serializers.Serializer):
+class ImpactItemSerializer(CachedFieldsSerializer):
     ci = CIRefSerializer()
     distance = serializers.IntegerField()
 
 
-class ImpactSerializer(serializers.Serializer):
+class ImpactSerializer(CachedFieldsSerializer):
     direction = serializers.CharField()
     depth = serializers.IntegerField()
     count = serializers.IntegerField()
@@ -176,7 +177,7 @@ class ImpactSerializer(serializers.Serializer):
     affected_organisations = serializers.ListField(child=serializers.CharField())
 
 
-class HistoryEntrySerializer(serializers.Serializer):
+class HistoryEntrySerializer(CachedFieldsSerializer):
     at = serializers.DateTimeField()
     user = serializers.CharField(allow_null=True)
     kind = serializers.CharField()
@@ -225,7 +226,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return min(100, round(100 * self.get_processed_rows(job) / job.total_rows))
 
 
-class ImportJobInputSerializer(serializers.Serializer):
+class ImportJobInputSerializer(CachedFieldsSerializer):
     file = serializers.FileField()
     ci_class = serializers.SlugRelatedField(slug_field="code", queryset=CIClass.objects.all())
     mapping = serializers.JSONField(
@@ -244,13 +245,13 @@ class BaselineSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "created_by", "created_at", "ci_count"]
 
 
-class BaselineInputSerializer(serializers.Serializer):
+class BaselineInputSerializer(CachedFieldsSerializer):
     name = serializers.CharField(max_length=150)
     description = serializers.CharField(required=False, allow_blank=True)
     cis = serializers.PrimaryKeyRelatedField(queryset=ConfigurationItem.objects.all(), many=True)
 
 
-class BaselineDiffSerializer(serializers.Serializer):
+class BaselineDiffSerializer(CachedFieldsSerializer):
     field = serializers.CharField()
     baseline = serializers.JSONField(allow_null=True)
     current = serializers.JSONField(allow_null=True)

@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from accounts.models import Organisation, SupportGroup, User
 from config_items.models import ConfigurationItem
-from core.api.serializers import CachedFieldsModelSerializer
+from core.api.serializers import CachedFieldsModelSerializer, CachedFieldsSerializer
 from core.choices import CommentVisibility
 from core.markdown import markdown_render
 from core.models import Attachment, Comment
@@ -214,7 +214,7 @@ class _IncidentRefField(serializers.PrimaryKeyRelatedField):
         return Incident.objects.visible_to(self.context["request"].user)
 
 
-class IncidentCreateInputSerializer(serializers.Serializer):
+class IncidentCreateInputSerializer(CachedFieldsSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     caller = UserByIdOrUsernameField(
@@ -248,7 +248,7 @@ class IncidentCreateInputSerializer(serializers.Serializer):
     parent = _IncidentRefField(required=False, allow_null=True)
 
 
-class IncidentUpdateInputSerializer(serializers.Serializer):
+class IncidentUpdateInputSerializer(CachedFieldsSerializer):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
@@ -269,7 +269,7 @@ class IncidentUpdateInputSerializer(serializers.Serializer):
     )
 
 
-class VersionInputSerializer(serializers.Serializer):
+class VersionInputSerializer(CachedFieldsSerializer):
     """Body of a transition without other input: the optional expected version."""
 
     version = serializers.IntegerField(
@@ -301,7 +301,7 @@ class ReasonInputSerializer(VersionInputSerializer):
     reason = serializers.CharField()
 
 
-class RateInputSerializer(serializers.Serializer):
+class RateInputSerializer(CachedFieldsSerializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -315,7 +315,7 @@ class DeclareMajorInputSerializer(VersionInputSerializer):
     )
 
 
-class WatchInputSerializer(serializers.Serializer):
+class WatchInputSerializer(CachedFieldsSerializer):
     user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True),
         required=False,
@@ -341,7 +341,7 @@ class MajorIncidentUpdateSerializer(CachedFieldsModelSerializer):
         read_only_fields = fields
 
 
-class MajorIncidentUpdateInputSerializer(serializers.Serializer):
+class MajorIncidentUpdateInputSerializer(CachedFieldsSerializer):
     body = serializers.CharField()
     send_to_customers = serializers.BooleanField(required=False, default=True)
 
@@ -359,7 +359,7 @@ class CommentSerializer(CachedFieldsModelSerializer):
         return str(markdown_render(comment.body))
 
 
-class CommentInputSerializer(serializers.Serializer):
+class CommentInputSerializer(CachedFieldsSerializer):
     body = serializers.CharField()
     visibility = serializers.ChoiceField(
         choices=CommentVisibility.choices,
@@ -393,11 +393,11 @@ class AttachmentSerializer(CachedFieldsModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class AttachmentInputSerializer(serializers.Serializer):
+class AttachmentInputSerializer(CachedFieldsSerializer):
     file = serializers.FileField()
 
 
-class TimelineEntrySerializer(serializers.Serializer):
+class TimelineEntrySerializer(CachedFieldsSerializer):
     """One timeline entry: `kind` says whether `item` is a comment, attachment or event."""
 
     kind = serializers.ChoiceField(choices=["comment", "attachment", "event"])

@@ -9,7 +9,6 @@ Optimistic concurrency: responses carry `ETag: W/"<version>"`; a write with a st
 """
 
 from django.db import transaction
-from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
@@ -28,7 +27,7 @@ from accounts.authentication import ApiTokenAuthentication
 from core.api.permissions import ActionPermissions, ModelPermissions
 from core.api.serializers import ErrorSerializer
 from core.exceptions import DomainError
-from core.selectors import attachment_list, comment_list, ticket_timeline
+from core.selectors import attachment_list, comment_list, prefetched_set, ticket_timeline
 from core.services import attachment_add
 from incidents import services
 from incidents.choices import Channel
@@ -273,8 +272,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             values.setdefault("channel", Channel.API)
         incident = services.incident_create(actor=user, **values)
         # The answer comes from the service's instance: its relations are the rows this
-        # request named, so no re-read of the incident with its page's joins.
-        prefetch_related_objects([incident], "watchers", "configuration_items")
+        # request named, so no re-read of the incident with its page's joins. A new
+        # incident has no watchers, and the CIs the request named.
+        prefetched_set(incident, "watchers", [])
+        prefetched_set(incident, "configuration_items", values.get("configuration_items") or [])
         return self._answer(incident, status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -35,5 +35,12 @@ AXES_ENABLED = True
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.ticketdemo"]  # noqa: F405
 
 # Each test process keys its cache apart: pytest-xdist workers share one Redis but have
-# databases of their own, where the same primary key names different rows.
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"itsm-test-{os.getpid()}"}}
+# databases of their own, where the same primary key names different rows. A Celery worker
+# a test starts inherits its test process's prefix (tests.processes.start_worker): they
+# share a database, and the outbox's nudge flag lives in the cache.
+CACHES = {
+    "default": {
+        **CACHES["default"],
+        "KEY_PREFIX": os.environ.get("ITSM_TEST_CACHE_PREFIX") or f"itsm-test-{os.getpid()}",
+    }
+}

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from accounts.models import Organisation, SupportGroup, User
 from config_items.models import ConfigurationItem
+from core.api.serializers import CachedFieldsSerializer
 from core.choices import Priority
 from incidents.models import Category, Incident
 from sla.calendars import calendar_changed, calendar_spec_load
@@ -389,7 +390,7 @@ class ServiceOutageSerializer(serializers.ModelSerializer):
         ]
 
 
-class ServiceOutageCreateInputSerializer(serializers.Serializer):
+class ServiceOutageCreateInputSerializer(CachedFieldsSerializer):
     service = serializers.PrimaryKeyRelatedField(queryset=_services().select_related("ci_class"))
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(
@@ -404,7 +405,7 @@ class ServiceOutageCreateInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ServiceOutageUpdateInputSerializer(serializers.Serializer):
+class ServiceOutageUpdateInputSerializer(CachedFieldsSerializer):
     ended_at = serializers.DateTimeField(
         required=False, help_text=_("Ends an outage that is still going on.")
     )

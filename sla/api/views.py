@@ -29,7 +29,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.serializers import ErrorSerializer
+from core.api.serializers import CachedFieldsSerializer, ErrorSerializer
 from core.exceptions import DomainError
 from sla import selectors
 from sla.availability import outage_end, outage_record
@@ -387,7 +387,7 @@ class _MonthField(serializers.DateField):
         super().__init__(format="%Y-%m", input_formats=["%Y-%m"], **kwargs)
 
 
-class _AttainmentQuerySerializerBase(serializers.Serializer):
+class _AttainmentQuerySerializerBase(CachedFieldsSerializer):
     group_by = serializers.ChoiceField(
         choices=list(selectors.DASHBOARD_GROUP_BYS),
         default="service",
@@ -440,7 +440,7 @@ AttainmentQuerySerializer = type(
 )
 
 
-class AttainmentRowSerializer(serializers.Serializer):
+class AttainmentRowSerializer(CachedFieldsSerializer):
     key = serializers.CharField(
         allow_null=True,
         help_text=_(

@@ -8,6 +8,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ApiToken
 from accounts.services import api_token_create
+from core.api.throttling import UserRateThrottle
 from tests.factories import SupportGroupFactory
 
 TOKEN_URL = "/api/v1/auth/token/"
@@ -123,6 +124,30 @@ def test_token_clients_are_throttled_per_user(api_client, agent, monkeypatch):
     codes = [api_client.get("/api/v1/accounts/me/").status_code for _ in range(3)]
 
     assert codes == [200, 200, 429]
+
+
+def test_the_throttle_counts_per_window_and_lets_the_next_window_through(
+    api_client, agent, monkeypatch
+):
+    monkeypatch.setattr(
+        SimpleRateThrottle,
+        "THROTTLE_RATES",
+        {**SimpleRateThrottle.THROTTLE_RATES, "user": "2/minute"},
+    )
+    clock = [600.0]  # ten minutes: the start of a one-minute window
+    monkeypatch.setattr(UserRateThrottle, "timer", lambda self: clock[0])
+    api_client.force_authenticate(agent)
+
+    codes = []
+    for moment in (600.0, 630.0, 659.0):
+        clock[0] = moment
+        codes.append(api_client.get("/api/v1/accounts/me/"))
+    clock[0] = 660.0  # the next window
+    codes.append(api_client.get("/api/v1/accounts/me/"))
+
+    assert [r.status_code for r in codes] == [200, 200, 429, 200]
+    assert codes[2]["Retry-After"] == "1"  # the window ends at 660
+    assert cache.get(f"throttle_user_{agent.pk}:11") == 1  # a counter, not a request log
 
 
 def test_revoked_and_expired_tokens_are_refused_with_401(api_client, agent):

@@ -1,7 +1,11 @@
-"""core.api.serializers.CachedFieldsModelSerializer: fields built once per class, never
-shared between instances."""
+"""core.api.serializers: fields built once per class (CachedFieldsModelSerializer), copied
+cheaply per instance (fields_copy), never shared between instances."""
 
-from incidents.api.serializers import IncidentSerializer, UserRefSerializer
+from incidents.api.serializers import (
+    IncidentCreateInputSerializer,
+    IncidentSerializer,
+    UserRefSerializer,
+)
 
 
 def test_each_instance_gets_its_own_bound_fields_from_the_class_copy():
@@ -19,3 +23,25 @@ def test_the_cache_is_per_class_not_inherited():
 
     assert list(UserRefSerializer.__dict__["_built_fields"]) == ["id", "username", "name"]
     assert "assignee" in IncidentSerializer.__dict__["_built_fields"]
+
+
+def test_plain_fields_are_copied_and_bound_to_each_instance():
+    first, second = IncidentCreateInputSerializer(), IncidentCreateInputSerializer()
+
+    title_a, title_b = first.fields["title"], second.fields["title"]
+    assert title_a is not title_b
+    assert (title_a.parent, title_b.parent) == (first, second)
+    assert title_a.max_length == title_b.max_length == 200
+    template = IncidentCreateInputSerializer._declared_fields["title"]
+    assert template.parent is None  # the class's field is never bound
+
+
+def test_nested_fields_are_rebuilt_so_their_children_reach_the_instance_context():
+    request = object()
+    serializer = IncidentCreateInputSerializer(context={"request": request})
+
+    cis = serializer.fields["configuration_items"]  # many=True: a child relation inside
+    assert cis.child_relation.parent is cis
+    assert cis.child_relation.context["request"] is request
+    watchers = IncidentSerializer(context={"request": request}).fields["watchers"]
+    assert watchers.child.context["request"] is request

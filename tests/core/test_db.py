@@ -1,12 +1,15 @@
-"""pghistory's context on prepared statements (core/db.py): set before writes to tables
-with row triggers, and only there."""
+"""core/db.py: pghistory's context on prepared statements (set before writes to tables with
+row triggers, and only there), and rows_insert."""
 
 import pghistory
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import OrganisationEvent
-from core.db import SET_CONTEXT_SQL, _needs_context
+from core.db import SET_CONTEXT_SQL, _needs_context, rows_insert
+from core.models import OutboxMessage, TicketEvent
 from core.outbox import outbox_enqueue
 
 
@@ -60,3 +63,34 @@ def test_a_tracked_write_gets_the_context_and_an_untracked_one_does_not(org_a, c
 def test_which_statements_need_the_context(sql, needed):
     with connection.cursor() as cursor:
         assert _needs_context(cursor.cursor, sql) is needed
+
+
+@pytest.mark.django_db
+def test_rows_insert_writes_the_rows_in_one_statement_and_sets_their_keys(org_a, agent):
+    events = [
+        TicketEvent(content_type=ContentType.objects.get_for_model(org_a), object_id=org_a.pk,
+                    event_type=kind, actor=agent, data={"n": n})
+        for n, kind in enumerate(("created", "assigned"))
+    ]  # fmt: skip
+
+    with CaptureQueriesContext(connection) as queries:
+        rows_insert(events)
+
+    assert len(queries) == 1
+    stored = TicketEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("pk")
+    assert [(e.event_type, e.data, e.actor_id) for e in stored] == [
+        ("created", {"n": 0}, agent.pk),
+        ("assigned", {"n": 1}, agent.pk),
+    ]
+    assert all(e.occurred_at is not None and not e._state.adding for e in events)
+
+
+@pytest.mark.django_db
+def test_rows_insert_can_skip_conflicting_rows():
+    OutboxMessage.objects.create(topic="t", payload={}, dedup_key="k")
+
+    rows_insert(
+        [OutboxMessage(topic="t", payload={"x": 1}, dedup_key="k")], on_conflict_nothing=True
+    )
+
+    assert list(OutboxMessage.objects.values_list("payload", flat=True)) == [{}]

@@ -2,9 +2,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.choices import CommentVisibility, EventType
-from core.selectors import attachment_get_for_download, ticket_is_visible, ticket_timeline
+from core.selectors import (
+    attachment_get_for_download,
+    prefetched_set,
+    ticket_is_visible,
+    ticket_timeline,
+)
 from core.services import attachment_add, comment_add, event_record
 from tests.core.factories import DemoTicketFactory
+from tests.incidents.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +98,16 @@ def test_attachment_download_respects_ticket_and_note_visibility(
     assert attachment_get_for_download(pk=private.pk, user=customer_a) is None
     assert attachment_get_for_download(pk=public.pk, user=customer_b) is None
     assert attachment_get_for_download(pk=private.pk, user=agent) == private
+
+
+def test_prefetched_set_answers_the_relation_without_a_query(
+    org_a, agent, customer_a, django_assert_num_queries
+):
+    incident = IncidentFactory(caller=customer_a)
+    incident.watchers.add(agent)  # stored, but the caller says it knows the rows
+    incident = type(incident).objects.get(pk=incident.pk)
+
+    prefetched_set(incident, "watchers", [customer_a])
+
+    with django_assert_num_queries(0):
+        assert list(incident.watchers.all()) == [customer_a]

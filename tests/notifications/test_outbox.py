@@ -12,7 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.models import OutboxMessage
-from core.outbox import outbox_enqueue, outbox_kick, outbox_purge, outbox_relay
+from core.outbox import (
+    outbox_enqueue,
+    outbox_kick,
+    outbox_purge,
+    outbox_relay,
+)
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +133,54 @@ def test_purge_deletes_only_old_dispatched_messages():
     assert deleted == 1
     remaining = sorted(OutboxMessage.objects.values_list("dedup_key", flat=True))
     assert remaining == ["pending", "recent"]
+
+
+def test_a_nudge_is_skipped_while_an_earlier_one_waits_and_resumes_once_the_relay_starts(
+    use_broker, throwaway_redis
+):
+    use_broker(throwaway_redis.url)
+    queue = redis.Redis.from_url(throwaway_redis.url)
+
+    outbox_kick()
+    outbox_kick()  # the first relay has not started: it will read this nudge's rows too
+    assert _queued_deliveries(throwaway_redis.url, "celery") == [
+        ("core.tasks.outbox_relay_task", "()")
+    ]
+
+    outbox_relay()  # what the queued task runs: it clears the flag before reading
+    outbox_kick()
+
+    assert queue.llen("celery") == 2
+
+
+def test_a_row_committed_while_a_nudge_waits_is_relayed_by_that_nudge(
+    use_broker, throwaway_redis, django_capture_on_commit_callbacks
+):
+    use_broker(throwaway_redis.url)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        enqueue("first")  # its nudge is queued after the commit
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        enqueue("second")  # its nudge is skipped
+
+    published = outbox_relay()
+
+    assert published == 2
+    assert redis.Redis.from_url(throwaway_redis.url).llen("celery") == 1 + 2  # 1 nudge
+
+
+def test_a_failed_nudge_does_not_hold_back_the_next(use_broker, throwaway_redis):
+    use_broker(f"redis://127.0.0.1:{free_port()}/0")
+    outbox_kick()  # broker down: logged, and the flag is cleared again
+    use_broker(throwaway_redis.url)
+
+    outbox_kick()
+
+    assert redis.Redis.from_url(throwaway_redis.url).llen("celery") == 1
+
+
+def test_the_outbox_row_is_written_once_per_key():
+    with transaction.atomic():
+        enqueue("same")
+        enqueue("same")
+
+    assert OutboxMessage.objects.filter(dedup_key="same").count() == 1

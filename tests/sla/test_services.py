@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.models import OutboxMessage, TicketEvent
 from incidents.choices import PendingReason
@@ -154,6 +156,27 @@ def test_creating_an_incident_starts_its_clocks(sla_24x7, agent, customer_a):
     incident.refresh_from_db()
     assert incident.sla_due_at == incident.created_at + H
     assert list(resolution.events.values_list("kind", flat=True)) == [ClockEventKind.STARTED]
+
+
+def test_a_new_assigned_incident_is_written_once_with_its_sla_due_and_assignment(
+    sla_24x7, agent, customer_a
+):
+    group = SupportGroupFactory(name="Network")
+    with CaptureQueriesContext(connection) as queries:
+        incident = incident_create(
+            actor=agent, caller=customer_a, title="Switch down", assignment_group=group
+        )
+
+    writes = [q["sql"] for q in queries if '"incidents_incident"' in q["sql"].split(" (")[0]]
+    assert len(writes) == 1 and writes[0].startswith("INSERT"), writes
+    stored = Incident.objects.get(pk=incident.pk)
+    assert stored.status == "assigned"
+    assert stored.assigned_at == stored.created_at
+    assert stored.sla_due_at == stored.created_at + H  # the response clock's deadline
+    response, resolution = clocks_of(stored)
+    assert response.started_at == resolution.started_at == stored.created_at
+    events = list(stored.events.order_by("pk").values_list("event_type", "occurred_at"))
+    assert [kind for kind, _at in events] == ["created", "assigned"]
 
 
 def test_office_hours_deadline_skips_the_night_and_the_weekend(db):

@@ -1,0 +1,44 @@
+"""Django's Redis cache backend, with one client object per connection pool.
+
+Django's backend wraps its pool in a new `redis.Redis` for every cache call, and redis-py's
+constructor fills its table of response callbacks each time: it cost more than the round
+trip itself (about 0.3 ms per call, four calls per API request with throttling). A client
+is thread-safe and only borrows connections from its pool, and Django keeps one cache
+object per thread anyway, so one client per pool is enough.
+"""
+
+from django.core.cache.backends import redis as django_redis
+
+
+class _ClientPerPool(django_redis.RedisCacheClient):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, object] = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            if index not in self._pools:
+                self._pools[index] = self._pool_class.from_url(
+                    self._servers[index], **self._pool_options
+                )
+            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+        return client
+
+
+class RedisCache(django_redis.RedisCache):
+    def __init__(self, server, params) -> None:
+        super().__init__(server, params)
+        self._class = _ClientPerPool
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Add one to a counter that expires `timeout` seconds after its last increment;
+        returns the new count. One round trip (rate limits count every API request)."""
+        key = self.make_and_validate_key(key)
+        client = self._cache.get_client(key, write=True)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, timeout)
+            count, _expiry = pipe.execute()
+        return count
