@@ -1,5 +1,6 @@
-"""Database plumbing: pghistory's context on server-side-bound (prepared) statements, and
-`rows_insert`, the INSERT of a few new rows on a request's hot path.
+"""Database plumbing: pghistory's context on server-side-bound (prepared) statements,
+`rows_insert` (the INSERT of a few new rows on a request's hot path) and
+`joins_as_written` (list queries planned without a search over join orders).
 
 django-pghistory passes its context (who, which request) to the history triggers by
 prepending `SELECT set_config(...); ` to every writing statement. PostgreSQL's extended
@@ -14,6 +15,8 @@ a request, its events, clocks and outbox rows, have none): one round trip less e
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import psycopg
@@ -144,3 +147,20 @@ def rows_insert(objs: list, *, on_conflict_nothing: bool = False) -> list:
             obj._state.adding = False
             obj._state.db = connection.alias
     return objs
+
+
+@contextmanager
+def joins_as_written() -> Iterator[None]:
+    """Plan the queries run inside with their joins in the order written
+    (join_collapse_limit = 1, for this transaction only).
+
+    For a list page the base table's index gives the order and the LIMIT, and the joins
+    only bring each row's related names (select_related), so the written order is the
+    plan anyway. PostgreSQL still searches the orders of all the joined tables, each with
+    its candidate indexes: on the agent queue (seven tables, twenty indexes on incidents,
+    1M rows) planning took 10.6 ms and running 1.4 ms; with the order fixed, 1.0 ms.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL join_collapse_limit = 1")
+        yield

@@ -30,6 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import Organisation, SupportGroup, User
 from config_items.selectors import ci_affected_services
 from core.choices import CommentVisibility, Priority
+from core.db import joins_as_written
 from core.exceptions import DomainError
 from core.models import SavedFilter
 from core.options import RenderedOptions
@@ -271,7 +272,8 @@ def keyset_page(queryset, *, keys, size: int, after: str = "", before: str = "")
     order = [("-" if desc == forward else "") + field for field, desc in keys]
     if values is not None:
         queryset = queryset.filter(_keyset_filter(keys, values, forward))
-    rows = list(queryset.order_by(*order)[: size + 1])
+    with joins_as_written():
+        rows = list(queryset.order_by(*order)[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     if not forward:
@@ -754,7 +756,10 @@ def detail_context(request, incident: Incident, **extra) -> dict:
             "assignee": [str(incident.assignee_id or "")],
         },
         "ci_form": CIAddForm(initial={"version": incident.version}),
-        "major_updates": list(incident.major_updates.select_related("author")),
+        # Only a major incident has a communications log to show.
+        "major_updates": list(incident.major_updates.select_related("author"))
+        if incident.is_major
+        else [],
         "major_declare_form": MajorDeclareForm(),
         "major_update_form": MajorUpdateForm(),
         "choices": reference_choices(),

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import OrganisationEvent
-from core.db import SET_CONTEXT_SQL, _needs_context, rows_insert
+from core.db import SET_CONTEXT_SQL, _needs_context, joins_as_written, rows_insert
 from core.models import OutboxMessage, TicketEvent
 from core.outbox import outbox_enqueue
 
@@ -94,3 +94,17 @@ def test_rows_insert_can_skip_conflicting_rows():
     )
 
     assert list(OutboxMessage.objects.values_list("payload", flat=True)) == [{}]
+
+
+@pytest.mark.django_db(transaction=True)  # SET LOCAL lasts until the real commit
+def test_joins_as_written_fixes_the_join_order_for_its_queries_only():
+    def limit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW join_collapse_limit")
+            return cursor.fetchone()[0]
+
+    before = limit()
+    with joins_as_written():
+        inside = limit()
+
+    assert (before, inside, limit()) == ("8", "1", "8")

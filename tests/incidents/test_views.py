@@ -224,10 +224,13 @@ def test_list_query_count_is_constant(
     url = reverse("incidents:incident_list")
     client.get(url)  # warms the cached select options
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(10) as captured:
         response = client.get(url, {"queue": "groups", "per_page": per_page})
 
     assert len(response.context["rows"]) == per_page
+    statements = [q["sql"] for q in captured.captured_queries]
+    rows_query = next(i for i, sql in enumerate(statements) if f"LIMIT {per_page + 1}" in sql)
+    assert statements[rows_query - 1] == "SET LOCAL join_collapse_limit = 1"  # planned as written
 
 
 def test_navigation_shows_my_open_incident_count(client, agent, customer_a, desk):
