@@ -33,3 +33,12 @@ def summary(samples: list[float]) -> str:
         f"n={len(ordered)} p50={statistics.median(ordered):.2f} ms "
         f"p95={pct(95):.2f} ms p99={pct(99):.2f} ms max={ordered[-1]:.2f} ms"
     )
+
+
+def machine_speed() -> str:
+    """A fixed CPU-bound workload (best of five runs of sum(range(10**6))), printed with
+    the figures: machines, and the same machine on a busy day, differ by more than the
+    changes measured, so figures are only compared at a similar speed."""
+    best = min(timed(lambda: sum(range(10**6)), 5))
+    load = os.getloadavg()[0]
+    return f"machine: sum(range(10**6)) best of 5 = {best:.1f} ms, load average {load:.2f}"

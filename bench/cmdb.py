@@ -11,7 +11,7 @@ import io
 import random
 import time
 
-from bench._common import django_setup, summary, timed
+from bench._common import django_setup, machine_speed, summary, timed
 
 
 def main() -> None:
@@ -20,6 +20,7 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100000)
     args = parser.parse_args()
     django_setup()
+    print(machine_speed())
 
     from django.db import connection, transaction
     from django.test import Client

@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench._common import django_setup, summary, timed
+from bench._common import django_setup, machine_speed, summary, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 # Common words of the volume titles, rare ones (no match: the worst case for a scan) and a
@@ -390,6 +390,7 @@ def main() -> None:
         f"data: {total} incidents ({open_total} open), {Comment.objects.count()} comments, "
         f"{User.objects.count()} users; {os.cpu_count()} cores"
     )
+    print(machine_speed())
     if total < 10000:
         raise SystemExit("seed first: manage.py seed_volume --users 20000 --incidents 1000000")
     memberships = list(

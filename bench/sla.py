@@ -58,7 +58,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench._common import django_setup, summary, timed
+from bench._common import django_setup, machine_speed, summary, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 _DUE_SQL = """
@@ -667,6 +667,7 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     django_setup()
+    print(machine_speed())
 
     import django.db
 
