@@ -34,5 +34,18 @@ def support_group_list(*, user: User) -> QuerySet[SupportGroup]:
     return SupportGroup.objects.select_related("manager").prefetch_related("members")
 
 
+def support_group_member_choices(*, group_id: int | None) -> list[tuple[int, str]]:
+    """(id, name) of a group's active members by name: the choices of an assignee select,
+    which lists only the people the chosen group may be assigned to."""
+    if not group_id:
+        return []
+    members = (
+        User.objects.filter(is_active=True, support_groups=group_id)
+        .order_by("first_name", "last_name", "username")
+        .only("pk", "username", "first_name", "last_name")
+    )
+    return [(user.pk, user.get_full_name() or user.username) for user in members]
+
+
 def user_support_group_ids(*, user: User) -> list[int]:
     return list(user.support_groups.values_list("pk", flat=True))

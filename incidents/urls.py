@@ -10,6 +10,7 @@ urlpatterns = [
     path("bulk/", views.IncidentBulkView.as_view(), name="incident_bulk"),
     path("callers/", views.CallerLookupView.as_view(), name="caller_lookup"),
     path("subcategories/", views.SubcategoryOptionsView.as_view(), name="subcategory_options"),
+    path("assignees/", views.AssigneeOptionsView.as_view(), name="assignee_options"),
     path("filters/save/", views.SavedFilterSaveView.as_view(), name="saved_filter_save"),
     path(
         "filters/<int:pk>/delete/",

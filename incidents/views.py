@@ -28,6 +28,7 @@ from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Organisation, SupportGroup, User
+from accounts.selectors import support_group_member_choices
 from config_items.selectors import ci_affected_services
 from core.choices import CommentVisibility, Priority
 from core.db import joins_as_written
@@ -691,6 +692,18 @@ class CallerLookupView(IncidentPermissionMixin, View):
         )
 
 
+class AssigneeOptionsView(IncidentPermissionMixin, View):
+    """The <option>s of the assignee select for a group (dependent select): its active
+    members, the only people the group may be assigned to."""
+
+    def get(self, request):
+        group = request.GET.get("group", "")
+        members = support_group_member_choices(group_id=int(group)) if group.isdigit() else []
+        return TemplateResponse(
+            request, "incidents/partials/assignee_options.html", {"members": members}
+        )
+
+
 class SubcategoryOptionsView(IncidentPermissionMixin, View):
     """The <option>s of the subcategory select for a category (dependent select)."""
 
@@ -727,6 +740,15 @@ def _transitions(incident: Incident, user) -> list[dict]:
     return result
 
 
+def _assignee_choices(incident: Incident) -> list[tuple[int, str]]:
+    """The members of the incident's group, and its assignee if they have left it."""
+    choices = support_group_member_choices(group_id=incident.assignment_group_id)
+    assignee = incident.assignee
+    if assignee is not None and all(pk != assignee.pk for pk, _name in choices):
+        choices.append((assignee.pk, assignee.get_full_name() or assignee.username))
+    return choices
+
+
 def detail_context(request, incident: Incident, **extra) -> dict:
     """Everything the incident page shows; forms in `extra` replace the blank ones."""
     user = request.user
@@ -751,6 +773,7 @@ def detail_context(request, incident: Incident, **extra) -> dict:
                 "version": incident.version,
             }
         ),
+        "assignee_choices": _assignee_choices(incident),
         "assign_chosen": {
             "group": [str(incident.assignment_group_id or "")],
             "assignee": [str(incident.assignee_id or "")],

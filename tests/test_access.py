@@ -493,7 +493,13 @@ ACCESS: dict[str, Rule] = {
     # message on the incident page (302), never as an error page.
     **{
         f"incidents:{name}": Rule(WORKSPACE)
-        for name in ("incident_list", "incident_create", "caller_lookup", "subcategory_options")
+        for name in (
+            "incident_list",
+            "incident_create",
+            "caller_lookup",
+            "subcategory_options",
+            "assignee_options",
+        )
     },
     **{
         f"incidents:{name}": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.workspace_incident().pk})

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.choices import Role
 from core.choices import CommentVisibility
 from core.models import Attachment, Comment, SavedFilter, TicketEvent
 from incidents.choices import IncidentStatus
@@ -505,6 +506,35 @@ def test_subcategory_options_follow_the_category(client, agent):
     for sub in hardware.children.all():
         assert sub.name in body
     assert body.count("<option") == hardware.children.count() + 1
+
+
+def test_assignee_options_are_the_members_of_the_chosen_group(client, agent, manager, desk):
+    outsider = UserFactory(username="outsider", first_name="Olga", roles=[Role.AGENT])
+    network = SupportGroupFactory(name="Network")
+    network.members.add(outsider)
+    client.force_login(agent)
+
+    desk_options = client.get(reverse("incidents:assignee_options"), {"group": desk.pk})
+    network_options = client.get(reverse("incidents:assignee_options"), {"group": network.pk})
+    no_group = client.get(reverse("incidents:assignee_options"), {"group": "x"})
+
+    assert f'value="{agent.pk}"' in desk_options.content.decode()
+    assert f'value="{manager.pk}"' in desk_options.content.decode()
+    assert f'value="{outsider.pk}"' not in desk_options.content.decode()
+    assert network_options.content.decode().count("<option") == 2  # "—" and Olga
+    assert no_group.content.decode().count("<option") == 1
+
+
+def test_incident_page_offers_the_group_members_as_assignees(client, agent, desk, customer_a):
+    outsider = UserFactory(username="outsider", roles=[Role.AGENT])
+    incident = _log(agent, customer_a, assignment_group=desk, assignee=agent)
+    client.force_login(agent)
+
+    page = client.get(incident.get_absolute_url()).content.decode()
+
+    assignee_select = page.split('id="assign-assignee"', 1)[1].split("</select>", 1)[0]
+    assert f'<option value="{agent.pk}" selected>' in assignee_select
+    assert f'value="{outsider.pk}"' not in assignee_select
 
 
 # ---------------------------------------------------------------- incident page
