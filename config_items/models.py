@@ -9,9 +9,10 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
+
+from core.links import record_url
 
 from .choices import (
     AttributeType,
@@ -210,7 +211,7 @@ class ConfigurationItem(FSMModelMixin, models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("config_items:ci_detail", args=[self.pk])
+        return record_url("config_items:ci_detail", self.pk)
 
     @transition(
         field=status,

@@ -7,10 +7,10 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.links import record_url
 from core.models import TicketBase
 
 from .choices import (
@@ -274,7 +274,7 @@ class Incident(FSMModelMixin, TicketBase):
         ]
 
     def get_absolute_url(self) -> str:
-        return reverse("incidents:incident_detail", args=[self.pk])
+        return record_url("incidents:incident_detail", self.pk)
 
     def sla_facts(self) -> dict:
         """What SLA targets match on, and where the record stands (sla.services)."""

@@ -766,24 +766,15 @@ def detail_context(request, incident: Incident, **extra) -> dict:
         "watchers": watchers,
         "is_watching": is_watching,
         "comment_form": CommentForm(),
-        "assign_form": AssignForm(
-            initial={
-                "group": incident.assignment_group_id,
-                "assignee": incident.assignee_id,
-                "version": incident.version,
-            }
-        ),
         "assignee_choices": _assignee_choices(incident),
         "assign_chosen": {
             "group": [str(incident.assignment_group_id or "")],
             "assignee": [str(incident.assignee_id or "")],
         },
-        "ci_form": CIAddForm(initial={"version": incident.version}),
         # Only a major incident has a communications log to show.
         "major_updates": list(incident.major_updates.select_related("author"))
         if incident.is_major
         else [],
-        "major_declare_form": MajorDeclareForm(),
         "major_update_form": MajorUpdateForm(),
         "choices": reference_choices(),
         "can_edit": incident.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
