@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,11 +19,12 @@ from django.db import connection
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
@@ -722,21 +724,26 @@ class SubcategoryOptionsView(IncidentPermissionMixin, View):
 # ---------------------------------------------------------------- detail
 
 
+@lru_cache(maxsize=64)
+def _transition_fields(name: str, language: str) -> str:
+    """The rendered fields of a transition's dialog. Always blank on the page (a refused
+    transition comes back as a message) and made of fixed choices, so the markup depends
+    only on the transition and the language: rendered once per process, not five widget
+    templates on every incident page."""
+    form = TRANSITION_FORMS[name](prefix=name)
+    return render_to_string("core/partials/form_fields.html", {"form": form})
+
+
 def _transitions(incident: Incident, user) -> list[dict]:
-    """Transitions the user may take now, with the form of those that need input."""
+    """Transitions the user may take now, with the dialog fields of those that need input."""
     available = {t.name for t in incident.get_available_user_status_transitions(user)}
+    language = get_language()
     result = []
     for name, label in TRANSITION_LABELS.items():
         if name == "assign" or name not in available:
             continue
-        form_class = TRANSITION_FORMS.get(name)
-        result.append(
-            {
-                "name": name,
-                "label": label,
-                "form": form_class(prefix=name) if form_class else None,
-            }
-        )
+        fields = _transition_fields(name, language) if name in TRANSITION_FORMS else ""
+        result.append({"name": name, "label": label, "fields": fields})
     return result
 
 

@@ -508,6 +508,26 @@ def test_subcategory_options_follow_the_category(client, agent):
     assert body.count("<option") == hardware.children.count() + 1
 
 
+def test_transition_dialogs_are_in_the_language_of_each_page(client, agent, desk, customer_a):
+    incident = _log(agent, customer_a, assignment_group=desk, assignee=agent)
+    client.force_login(agent)
+
+    def page_in(language: str) -> bytes:
+        agent.language = language  # the profile's language wins over the browser's
+        agent.save(update_fields=["language"])
+        return client.get(incident.get_absolute_url()).content
+
+    english, chinese, english_again = page_in("en"), page_in("zh-hans"), page_in("en")
+
+    def dialog(body: bytes) -> str:
+        resolve = body.decode().split('id="modal-resolve"', 1)[1]
+        return resolve.split('class="modal-body">', 1)[1].split('class="modal-footer"', 1)[0]
+
+    assert 'name="resolve-code"' in dialog(english) and "Resolution code" in dialog(english)
+    assert "解决代码" in dialog(chinese) and "Resolution code" not in dialog(chinese)
+    assert dialog(english_again) == dialog(english)
+
+
 def test_assignee_options_are_the_members_of_the_chosen_group(client, agent, manager, desk):
     outsider = UserFactory(username="outsider", first_name="Olga", roles=[Role.AGENT])
     network = SupportGroupFactory(name="Network")
