@@ -734,6 +734,17 @@ def _transition_fields(name: str, language: str) -> str:
     return render_to_string("core/partials/form_fields.html", {"form": form})
 
 
+@lru_cache(maxsize=8)
+def _blank_reply_fields(language: str) -> str:
+    """The reply box's fields when blank (all but a refused reply): the same markup for
+    every incident in a language, rendered once per process."""
+    return _reply_fields(CommentForm())
+
+
+def _reply_fields(form: CommentForm) -> str:
+    return render_to_string("incidents/partials/reply_fields.html", {"comment_form": form})
+
+
 def _transitions(incident: Incident, user) -> list[dict]:
     """Transitions the user may take now, with the dialog fields of those that need input."""
     available = {t.name for t in incident.get_available_user_status_transitions(user)}
@@ -772,7 +783,6 @@ def detail_context(request, incident: Incident, **extra) -> dict:
         "children": children,
         "watchers": watchers,
         "is_watching": is_watching,
-        "comment_form": CommentForm(),
         "assignee_choices": _assignee_choices(incident),
         "assign_chosen": {
             "group": [str(incident.assignment_group_id or "")],
@@ -788,6 +798,12 @@ def detail_context(request, incident: Incident, **extra) -> dict:
         and user.has_perm("incidents.change_incident"),
         "pending_reasons": dict(PendingReason.choices),
     }
+    comment_form = extra.pop("comment_form", None)  # a refused reply, with its errors
+    context["reply_fields"] = (
+        _reply_fields(comment_form)
+        if comment_form is not None
+        else _blank_reply_fields(get_language())
+    )
     context.update(extra)
     return context
 

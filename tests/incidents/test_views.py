@@ -508,7 +508,9 @@ def test_subcategory_options_follow_the_category(client, agent):
     assert body.count("<option") == hardware.children.count() + 1
 
 
-def test_transition_dialogs_are_in_the_language_of_each_page(client, agent, desk, customer_a):
+def test_transition_dialogs_and_reply_box_are_in_the_language_of_each_page(
+    client, agent, desk, customer_a
+):
     incident = _log(agent, customer_a, assignment_group=desk, assignee=agent)
     client.force_login(agent)
 
@@ -526,6 +528,8 @@ def test_transition_dialogs_are_in_the_language_of_each_page(client, agent, desk
     assert 'name="resolve-code"' in dialog(english) and "Resolution code" in dialog(english)
     assert "解决代码" in dialog(chinese) and "Resolution code" not in dialog(chinese)
     assert dialog(english_again) == dialog(english)
+    assert 'aria-label="Visibility"' in english.decode()
+    assert 'aria-label="可见性"' in chinese.decode()
 
 
 def test_assignee_options_are_the_members_of_the_chosen_group(client, agent, manager, desk):
@@ -717,7 +721,9 @@ def test_refused_upload_is_a_form_error(client, agent, customer_a):
 
     assert response.status_code == 200
     assert "are not accepted" in response.content.decode()
+    assert "See attached</textarea>" in response.content.decode()  # what was typed stays
     assert not Comment.objects.exists() and not Attachment.objects.exists()
+    assert "are not accepted" not in client.get(incident.get_absolute_url()).content.decode()
 
 
 def test_watchers_add_and_remove(client, agent, manager, customer_a):
