@@ -42,9 +42,9 @@ def support_group_member_choices(*, group_id: int | None) -> list[tuple[int, str
     members = (
         User.objects.filter(is_active=True, support_groups=group_id)
         .order_by("first_name", "last_name", "username")
-        .values_list("pk", "first_name", "last_name", "username")
+        .only("pk", "username", "first_name", "last_name")
     )
-    return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in members]
+    return [(user.pk, str(user)) for user in members]
 
 
 def user_support_group_ids(*, user: User) -> list[int]:

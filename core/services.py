@@ -71,13 +71,8 @@ def event_record(
     `data` holds JSON-safe values, e.g. {"field": "priority", "old": 3, "new": 1} or
     {"from": "new", "to": "assigned"} for status changes.
     """
-    return TicketEvent.objects.create(
-        content_type=ContentType.objects.get_for_model(ticket),
-        object_id=ticket.pk,
-        event_type=event_type,
-        actor=actor,
-        data=data or {},
-    )
+    event = TicketEvent(event_type=event_type, data=data or {})
+    return events_record(ticket=ticket, actor=actor, events=[event])[0]
 
 
 def events_record(

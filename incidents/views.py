@@ -184,7 +184,7 @@ def reference_choices() -> dict:
                 SupportGroup.objects.filter(is_active=True).values_list("pk", "name")
             ),
             "agents": RenderedOptions(
-                (u.pk, u.get_full_name() or u.username)
+                (u.pk, str(u))
                 for u in agent_queryset().only("pk", "username", "first_name", "last_name")
             ),
             "organisations": RenderedOptions(
@@ -763,7 +763,7 @@ def _assignee_choices(incident: Incident) -> list[tuple[int, str]]:
     choices = support_group_member_choices(group_id=incident.assignment_group_id)
     assignee = incident.assignee
     if assignee is not None and all(pk != assignee.pk for pk, _name in choices):
-        choices.append((assignee.pk, assignee.get_full_name() or assignee.username))
+        choices.append((assignee.pk, str(assignee)))
     return choices
 
 
