@@ -3,6 +3,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 
 from .access import user_access_load
+from .selectors import user_with_access_get
 
 
 class EmailOrUsernameBackend(ModelBackend):
@@ -28,6 +29,12 @@ class EmailOrUsernameBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The signed-in user of a session, with their roles and permissions in the same
+        query (ModelBackend reads the user, then each request's checks read the rest)."""
+        user = user_with_access_get(pk=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

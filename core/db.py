@@ -1,5 +1,6 @@
 """Database plumbing: pghistory's context on server-side-bound (prepared) statements,
-`rows_insert` (the INSERT of a few new rows on a request's hot path) and
+`rows_insert` (the INSERT of a few new rows on a request's hot path), `select_columns` /
+`instance_from_row` (instances from a written-out SELECT) and
 `joins_as_written` (list queries planned without a search over join orders).
 
 django-pghistory passes its context (who, which request) to the history triggers by
@@ -108,6 +109,37 @@ def history_context_install() -> None:
     server_cursor = getattr(postgresql_base, "ServerBindingCursor", None)
     if server_cursor is not None and not hasattr(server_cursor, "mogrify"):
         server_cursor.mogrify = _mogrify
+
+
+@lru_cache(maxsize=64)
+def _columns(model, alias: str) -> tuple[str, tuple, tuple]:
+    fields = tuple(model._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    converters = tuple(
+        (i, field, tuple(field.get_db_converters(connection)))
+        for i, field in enumerate(fields)
+        if field.get_db_converters(connection)
+    )
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in fields), fields, converters
+
+
+def select_columns(model, alias: str) -> str:
+    """The SELECT list of all of a model's columns, its table aliased `alias`: for
+    written-out statements whose rows `instance_from_row` turns into instances."""
+    return _columns(model, alias)[0]
+
+
+def instance_from_row(model, alias: str, row, start: int = 0) -> tuple:
+    """(instance, index after its columns) from a row holding `select_columns(model,
+    alias)` at `start`, with the fields' database converters applied, as the ORM would
+    build it."""
+    _sql, fields, converters = _columns(model, alias)
+    values = list(row[start : start + len(fields)])
+    for i, field, field_converters in converters:
+        for convert in field_converters:
+            values[i] = convert(values[i], field, connection)
+    instance = model.from_db(connection.alias, [f.attname for f in fields], values)
+    return instance, start + len(fields)
 
 
 @lru_cache(maxsize=256)

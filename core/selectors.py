@@ -26,9 +26,11 @@ def prefetched_set(instance, relation: str, rows: list) -> None:
     queryset = manager.model._default_manager.none()
     queryset._result_cache = list(rows)
     queryset._prefetch_done = True
-    instance.__dict__.setdefault("_prefetched_objects_cache", {})[manager.prefetch_cache_name] = (
-        queryset
+    # Many-to-many managers name their cache; reverse foreign keys use the field's.
+    cache_name = (
+        getattr(manager, "prefetch_cache_name", None) or manager.field.remote_field.cache_name
     )
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset
 
 
 def ticket_is_visible(*, ticket: TicketBase, user: User) -> bool:

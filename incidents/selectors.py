@@ -1,9 +1,10 @@
 """Read side of incident management: lists and pages the user may see, without N+1."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from core.models import Comment
+from core.selectors import prefetched_set
 
 from .models import Incident
 
@@ -18,18 +19,16 @@ def incident_list(*, user: User) -> QuerySet[Incident]:
 
 
 def incident_get(*, user: User, pk: int) -> Incident:
-    """One visible incident with all its relations, its lists prefetched (the API and the
-    portal); DoesNotExist when not visible. The agent page reads `incident_page_get`."""
-    return (
-        incident_list(user=user)
-        .select_related(*DETAIL_RELATED)
-        .prefetch_related(
-            "configuration_items__ci_class",
-            "watchers",
-            Prefetch("children", queryset=Incident.objects.select_related("assignee")),
-        )
-        .get(pk=pk)
-    )
+    """One visible incident with all its relations and its lists (CIs with their class,
+    watchers, children with their assignee) as if prefetched (the API and the portal);
+    DoesNotExist when not visible. Like the agent page (`incident_page_get`), a list is
+    read only when the incident has rows in it."""
+    incident = incident_page_get(user=user, pk=pk)
+    cis, watchers, children = incident_page_lists(incident=incident)
+    prefetched_set(incident, "configuration_items", cis)
+    prefetched_set(incident, "watchers", watchers)
+    prefetched_set(incident, "children", children)
+    return incident
 
 
 def incident_page_get(*, user: User, pk: int) -> Incident:

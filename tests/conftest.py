@@ -1,6 +1,9 @@
+import itertools
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.choices import Role
 from accounts.services import roles_apply
@@ -15,6 +18,26 @@ def _no_pending_outbox_nudge():
     cache.delete(KICK_PENDING_KEY)
     yield
     cache.delete(KICK_PENDING_KEY)
+
+
+_THROTTLE_WINDOWS = itertools.count()
+
+
+@pytest.fixture
+def throttle_rates(monkeypatch):
+    """Set API rate limits for a test (`throttle_rates(user="2/minute")`). The windows are
+    fixed ones, so the clock is held in the middle of one: requests of a test that
+    straddled a minute's edge would otherwise be counted in two windows. Each test gets a
+    window of its own, so no count carries over from an earlier test."""
+
+    def set_rates(**rates):
+        monkeypatch.setattr(
+            SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, **rates}
+        )
+        now = 1_800_000_030.0 + 3600 * next(_THROTTLE_WINDOWS)
+        monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: now)
+
+    return set_rates
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ApiToken
 from accounts.services import api_token_create
@@ -82,12 +81,8 @@ def test_token_obtain_locks_out_after_repeated_failures(api_client, agent, passw
     assert not ApiToken.objects.exists()
 
 
-def test_token_obtain_is_throttled_by_its_scope(api_client, agent, password, monkeypatch):
-    monkeypatch.setattr(
-        SimpleRateThrottle,
-        "THROTTLE_RATES",
-        {**SimpleRateThrottle.THROTTLE_RATES, "auth_token": "2/minute"},
-    )
+def test_token_obtain_is_throttled_by_its_scope(api_client, agent, password, throttle_rates):
+    throttle_rates(auth_token="2/minute")
 
     codes = [
         api_client.post(TOKEN_URL, {"username": "agent", "password": password}).status_code
@@ -97,9 +92,8 @@ def test_token_obtain_is_throttled_by_its_scope(api_client, agent, password, mon
     assert codes == [201, 201, 429]
 
 
-def test_anonymous_api_clients_are_throttled(api_client, monkeypatch):
-    rates = {**SimpleRateThrottle.THROTTLE_RATES, "anon": "2/minute"}
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+def test_anonymous_api_clients_are_throttled(api_client, throttle_rates):
+    throttle_rates(anon="2/minute")
 
     codes = [
         api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").status_code
@@ -112,13 +106,9 @@ def test_anonymous_api_clients_are_throttled(api_client, monkeypatch):
     assert int(last["Retry-After"]) > 0
 
 
-def test_token_clients_are_throttled_per_user(api_client, agent, monkeypatch):
+def test_token_clients_are_throttled_per_user(api_client, agent, throttle_rates):
     _token, key = api_token_create(user=agent, name="ci", actor=agent)
-    monkeypatch.setattr(
-        SimpleRateThrottle,
-        "THROTTLE_RATES",
-        {**SimpleRateThrottle.THROTTLE_RATES, "user": "2/minute"},
-    )
+    throttle_rates(user="2/minute")
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     codes = [api_client.get("/api/v1/accounts/me/").status_code for _ in range(3)]
@@ -127,13 +117,9 @@ def test_token_clients_are_throttled_per_user(api_client, agent, monkeypatch):
 
 
 def test_the_throttle_counts_per_window_and_lets_the_next_window_through(
-    api_client, agent, monkeypatch
+    api_client, agent, monkeypatch, throttle_rates
 ):
-    monkeypatch.setattr(
-        SimpleRateThrottle,
-        "THROTTLE_RATES",
-        {**SimpleRateThrottle.THROTTLE_RATES, "user": "2/minute"},
-    )
+    throttle_rates(user="2/minute")
     clock = [600.0]  # ten minutes: the start of a one-minute window
     monkeypatch.setattr(UserRateThrottle, "timer", lambda self: clock[0])
     api_client.force_authenticate(agent)

@@ -9,10 +9,11 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIRequestFactory
 
 from accounts.authentication import ApiTokenAuthentication
+from accounts.backends import EmailOrUsernameBackend
 from accounts.choices import Role
 from accounts.models import ApiToken, OrganisationEvent, User, UserRoleEvent
 from accounts.roles import ROLE_PERMISSIONS
-from accounts.selectors import api_token_hash
+from accounts.selectors import api_token_get_by_key, api_token_hash
 from accounts.services import (
     api_token_create,
     api_token_revoke,
@@ -196,6 +197,42 @@ def test_roles_and_permissions_of_a_user_are_read_in_one_query(agent, django_ass
     assert roles == frozenset({Role.AGENT})
     assert (allowed, direct, denied) == (True, True, False)
     assert user.get_all_permissions() == {*ROLE_PERMISSIONS[Role.AGENT], "accounts.view_dashboard"}
+
+
+def test_a_signed_in_user_is_read_with_roles_and_permissions_in_one_query(
+    agent, customer_a, django_assert_num_queries
+):
+    backend = EmailOrUsernameBackend()
+    with django_assert_num_queries(1):
+        user = backend.get_user(agent.pk)
+        checks = (user.role_names, user.is_agent, user.has_perm("accounts.view_dashboard"))
+
+    assert user == agent and user.email == agent.email and user.last_login == agent.last_login
+    assert checks == (frozenset({Role.AGENT}), True, False)
+    customer = backend.get_user(customer_a.pk)
+    assert (customer.role_names, customer.organisation_id) == (
+        frozenset({Role.CUSTOMER}),
+        customer_a.organisation_id,
+    )
+    assert backend.get_user(10**9) is None
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+    assert backend.get_user(agent.pk) is None
+
+
+def test_a_token_is_read_with_its_user_roles_and_permissions_in_one_query(
+    agent, django_assert_num_queries
+):
+    token, key = api_token_create(user=agent, name="ci", actor=agent)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+
+    with django_assert_num_queries(1):
+        user, found = _authenticate(key)
+        checks = (user.role_names, user.has_perm("incidents.resolve_incident"))
+
+    assert (found.pk, found.name, user.pk) == (token.pk, "ci", agent.pk)
+    assert checks == (frozenset({Role.AGENT}), True)
+    assert api_token_get_by_key(key=key + "x") is None
 
 
 def test_a_superuser_has_every_permission_and_an_inactive_user_none(agent):

@@ -7,7 +7,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.test import APIRequestFactory
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.services import api_token_create
@@ -115,10 +114,9 @@ def test_conflict_is_409(api_client, administrator, agent):
     assert _error(response, 409)["code"] == "already_revoked"
 
 
-def test_throttled_is_429(api_client, agent, monkeypatch):
+def test_throttled_is_429(api_client, agent, throttle_rates):
     cache.clear()
-    rates = {**SimpleRateThrottle.THROTTLE_RATES, "user": "1/minute"}
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    throttle_rates(user="1/minute")
     api_client.force_authenticate(agent)
     api_client.get("/api/v1/accounts/me/")
 

@@ -7,8 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
 from accounts.services import api_token_create
 from core.choices import CommentVisibility
 from core.models import Comment, TicketEvent
@@ -770,6 +772,32 @@ def test_list_of_a_full_page_makes_a_bounded_number_of_queries(
     with django_assert_max_num_queries(10):
         response = api_client.get(url("list"), {"page_size": 25})
     assert len(response.json()["results"]) == 25
+
+
+def test_retrieve_reads_only_the_lists_an_incident_has(
+    api_client, agent, customer_a, django_assert_num_queries
+):
+    bare = incident_create(actor=agent, caller=customer_a, title="Printer jams")
+    full = incident_create(
+        actor=agent,
+        caller=customer_a,
+        title="Slow checkout",
+        configuration_items=[ConfigurationItemFactory(name="web-01")],
+    )
+    full.watchers.add(agent)
+    token, key = api_token_create(user=agent, name="ci", actor=agent)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())  # no touch-up
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    # The token with its user's roles and permissions, then the incident with its joins.
+    with django_assert_num_queries(2):
+        first = api_client.get(url("detail", bare.pk))
+    with django_assert_num_queries(4):  # and its CIs and watchers
+        second = api_client.get(url("detail", full.pk))
+
+    assert (first.json()["watchers"], first.json()["configuration_items"]) == ([], [])
+    assert [w["id"] for w in second.json()["watchers"]] == [agent.pk]
+    assert [c["name"] for c in second.json()["configuration_items"]] == ["web-01"]
 
 
 # Contract
