@@ -15,6 +15,7 @@ incidents they create to the database (a few thousand).
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import logging
@@ -201,16 +202,15 @@ def inprocess_section(args, agent, customer) -> None:
     cache.clear()
 
 
-def http_section(args, agents, customer, group_of) -> None:
-    from accounts.services import api_token_create
-
+@contextlib.contextmanager
+def _gunicorn(app: str, workers: int, env: dict):
+    """gunicorn serving `app` on a free loopback port, its access log giving each request's
+    server time; yields (port, log)."""
     port = _free_port()
     log = Path(tempfile.mkdtemp(prefix="bench-incidents-")) / "access.log"
-    env = {**os.environ, **_PRODUCTION_ENV}
-    workers = args.workers or os.cpu_count() or 2
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
-        "itsm.wsgi",
+        app,
         "-w", str(workers),
         "-k", "sync",
         "-b", f"127.0.0.1:{port}",
@@ -229,77 +229,112 @@ def http_section(args, agents, customer, group_of) -> None:
             except OSError:
                 time.sleep(0.3)
         else:
-            raise SystemExit("gunicorn did not start")
-        keys = [api_token_create(user=a, name="bench", actor=a)[1] for a in agents]
-        print(f"gunicorn -w {workers} -k sync on 127.0.0.1:{port}, DEBUG off")
-
-        def run(connections: int, count: int, label: str) -> None:
-            before = log.read_text().count("\n") if log.exists() else 0
-            latencies: list[float] = []
-            errors = []
-            lock = threading.Lock()
-            per_thread = count // connections
-            stop_at = time.time() + args.duration
-
-            def worker(n: int) -> None:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                headers = {
-                    "Authorization": f"Token {keys[n % len(keys)]}",
-                    "Content-Type": "application/json",
-                    "Host": "127.0.0.1",
-                }
-                agent = agents[n % len(agents)]
-                body = json.dumps(
-                    {
-                        "title": "VPN disconnects every few minutes",
-                        "caller": customer.pk,
-                        "channel": "phone",
-                        "impact": 2,
-                        "urgency": 2,
-                        "assignment_group": group_of[agent.pk],
-                    }
-                )
-                mine = []
-                for _ in range(per_thread):
-                    if time.time() > stop_at:
-                        break
-                    started = time.perf_counter()
-                    conn.request("POST", "/api/v1/incidents/", body=body, headers=headers)
-                    response = conn.getresponse()
-                    response.read()
-                    mine.append((time.perf_counter() - started) * 1000)
-                    if response.status != 201:
-                        errors.append(response.status)
-                conn.close()
-                with lock:
-                    latencies.extend(mine)
-
-            started = time.perf_counter()
-            threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - started
-            time.sleep(0.5)  # gunicorn writes its access log after the response
-            lines = log.read_text().splitlines()[before:]
-            server = [int(line.split()[3]) / 1000 for line in lines if line.startswith("POST")]
-            print(
-                f"{label}, {connections} connection(s): {len(latencies)} creates in "
-                f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f}/s, errors {len(errors)}"
-                f"{' ' + str(sorted(set(errors))) if errors else ''}\n"
-                f"    client: {summary(latencies)}\n"
-                f"    server: {summary(server)}"
-            )
-
-        run(2, 100, "warm-up")
-        for connections in args.connections:
-            run(connections, args.creates, "API create")
-        reads_section(args, port, log, agents[0], keys[0])
+            raise SystemExit(f"gunicorn did not start: {log.parent / 'server.log'}")
+        yield port, log
     finally:
         server.terminate()
         server.wait(timeout=30)
         server_log.close()
+
+
+def post_load(port: int, log: Path, *, path: str, request_for, connections: int, count: int,
+              duration: float, label: str) -> None:  # fmt: skip
+    """POST `count` requests over `connections` keep-alive connections (at most `duration`
+    seconds); request_for(n) gives connection n's (headers, body). Prints the rate and the
+    client and server latencies."""
+    before = log.read_text().count("\n") if log.exists() else 0
+    latencies: list[float] = []
+    errors = []
+    lock = threading.Lock()
+    per_thread = count // connections
+    stop_at = time.time() + duration
+
+    def worker(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers, body = request_for(n)
+        headers = {**headers, "Content-Type": "application/json", "Host": "127.0.0.1"}
+        mine = []
+        for _ in range(per_thread):
+            if time.time() > stop_at:
+                break
+            started = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            if response.status != 201:
+                errors.append(response.status)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    time.sleep(0.5)  # gunicorn writes its access log after the response
+    lines = log.read_text().splitlines()[before:]
+    server = [int(line.split()[3]) / 1000 for line in lines if line.startswith("POST")]
+    print(
+        f"{label}, {connections} connection(s): {len(latencies)} creates in "
+        f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f}/s, errors {len(errors)}"
+        f"{' ' + str(sorted(set(errors))) if errors else ''}\n"
+        f"    client: {summary(latencies)}\n"
+        f"    server: {summary(server)}"
+    )
+
+
+def baseline_section(args, workers: int) -> None:
+    """The yardstick of the targets: a bare DRF create (`bench.baseline`) under the same
+    gunicorn, connections and database as the incident create."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.baseline.settings"}
+    subprocess.run([sys.executable, "-m", "bench.baseline.table"], cwd=ROOT, env=env, check=True)
+    body = json.dumps({"title": "VPN disconnects every few minutes", "body": ""})
+    with _gunicorn("bench.baseline.wsgi", workers, env) as (port, log):
+        print(f"yardstick: bare DRF create (bench/baseline), gunicorn -w {workers} -k sync")
+        load = {"path": "/notes/", "request_for": lambda n: ({}, body), "duration": args.duration}
+        post_load(port, log, connections=2, count=100, label="warm-up", **load)
+        for connections in args.connections:
+            post_load(port, log, connections=connections, count=args.creates,
+                      label="bare DRF create", **load)  # fmt: skip
+
+
+def http_section(args, agents, customer, group_of) -> None:
+    from accounts.services import api_token_create
+
+    env = {**os.environ, **_PRODUCTION_ENV}
+    workers = args.workers or os.cpu_count() or 2
+    if args.baseline:
+        baseline_section(args, workers)
+    with _gunicorn("itsm.wsgi", workers, env) as (port, log):
+        keys = [api_token_create(user=a, name="bench", actor=a)[1] for a in agents]
+        print(f"gunicorn -w {workers} -k sync on 127.0.0.1:{port}, DEBUG off")
+
+        def request_for(n: int) -> tuple[dict, str]:
+            agent = agents[n % len(agents)]
+            body = {
+                "title": "VPN disconnects every few minutes",
+                "caller": customer.pk,
+                "channel": "phone",
+                "impact": 2,
+                "urgency": 2,
+                "assignment_group": group_of[agent.pk],
+            }
+            return {"Authorization": f"Token {keys[n % len(keys)]}"}, json.dumps(body)
+
+        load = {
+            "path": "/api/v1/incidents/",
+            "request_for": request_for,
+            "duration": args.duration,
+        }
+        post_load(port, log, connections=2, count=100, label="warm-up", **load)
+        for connections in args.connections:
+            post_load(port, log, connections=connections, count=args.creates,
+                      label="API create", **load)  # fmt: skip
+        reads_section(args, port, log, agents[0], keys[0])
 
 
 def reads_section(args, port: int, log: Path, agent, key: str) -> None:
@@ -366,6 +401,8 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=1000, help="creates per load level")
     parser.add_argument("--duration", type=float, default=30, help="seconds per load level, max")
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers ($(nproc))")
+    parser.add_argument("--baseline", action="store_true",
+                        help="with --http, first the yardstick: a bare DRF create")  # fmt: skip
     args = parser.parse_args()
     # Every part runs as production does, with DEBUG off (DEBUG keeps a log of every query
     # and re-checks templates: it made the pages two to three times slower). Static files
