@@ -1,6 +1,7 @@
 """Database plumbing: pghistory's context on server-side-bound (prepared) statements,
 `rows_insert` (the INSERT of a few new rows on a request's hot path), `select_columns` /
-`instance_from_row` (instances from a written-out SELECT) and
+`instance_from_row` (instances from a written-out SELECT), `CompiledQuery` (a queryset's
+SQL built once per process) and
 `joins_as_written` (list queries planned without a search over join orders).
 
 django-pghistory passes its context (who, which request) to the history triggers by
@@ -16,13 +17,14 @@ a request, its events, clocks and outbox rows, have none): one round trip less e
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 import psycopg
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.backends.postgresql import base as postgresql_base
+from django.db.models.query import get_related_populators
 from pghistory import config as pghistory_config
 from pghistory import runtime as pghistory_runtime
 
@@ -196,3 +198,86 @@ def joins_as_written() -> Iterator[None]:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL join_collapse_limit = 1")
         yield
+
+
+class CompiledQuery:
+    """A queryset of fixed shape whose SQL is compiled once per process and connection;
+    each run only puts in its parameter values.
+
+    `build(*markers)` returns the queryset for marker values (distinct integers near the
+    top of a 32-bit column's range, valid for every integer field, so that Django keeps
+    the condition; no constant of the query may equal one); the compiled statement's
+    parameters equal to a marker are replaced by the run's values. Rows become instances as the ORM makes them: the
+    model's fields, its select_related rows and its annotations, converters applied.
+
+    For the one-record reads of every page and API call: Django builds the SQL of a query
+    with a dozen joined tables (the incident page's) on each evaluation, a few milliseconds
+    of Python for a statement PostgreSQL runs, prepared, in half a millisecond.
+    """
+
+    _MARKER_BASE = 2_147_000_000
+
+    def __init__(self, build: Callable, arity: int = 1):
+        self._build = build
+        self._markers = tuple(self._MARKER_BASE + i for i in range(arity))
+
+    def _compiled(self, alias: str):
+        wrapper = connections[alias]
+        cache = wrapper.__dict__.setdefault("_itsm_compiled_queries", {})
+        compiled = cache.get(self)
+        if compiled is None:
+            queryset = self._build(*self._markers)
+            compiler = queryset.query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+            # (position, marker index, the parameter's type: psycopg's Int8 for a bigint
+            # column under server-side binding, else int).
+            slots = tuple(
+                (position, self._markers.index(int(value)), type(value))
+                for position, value in enumerate(params)
+                if isinstance(value, int)
+                and not isinstance(value, bool)
+                and int(value) in self._markers
+            )
+            if len(slots) < len(self._markers):
+                raise ValueError("CompiledQuery: a marker did not reach the SQL's parameters")
+            klass_info = compiler.klass_info
+            fields = klass_info["select_fields"]
+            start, end = fields[0], fields[-1] + 1
+            compiled = cache[self] = (
+                compiler,
+                sql,
+                list(params),
+                slots,
+                klass_info["model"],
+                (start, end),
+                [f[0].target.attname for f in compiler.select[start:end]],
+                get_related_populators(klass_info, compiler.select, alias),
+                compiler.annotation_col_map,
+            )
+        return compiled
+
+    def list(self, *values, using: str = "default") -> list:
+        """The instances of the rows for these parameter values."""
+        compiler, sql, params, slots, model, (start, end), names, populators, annotations = (
+            self._compiled(using)
+        )
+        params = params.copy()
+        for position, index, kind in slots:
+            params[position] = kind(values[index])
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        instances = []
+        for row in compiler.results_iter([rows]):
+            instance = model.from_db(using, names, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in annotations.items():
+                setattr(instance, name, row[position])
+            instances.append(instance)
+        return instances
+
+    def first(self, *values, using: str = "default"):
+        """The first row's instance, or None."""
+        rows = self.list(*values, using=using)
+        return rows[0] if rows else None

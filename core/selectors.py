@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 
 from .choices import CommentVisibility, EventType
+from .db import CompiledQuery
 from .models import Attachment, Comment, TicketBase, TicketEvent
 
 # Event types a customer may see on their own ticket; field changes and assignments are
@@ -38,24 +39,33 @@ def ticket_is_visible(*, ticket: TicketBase, user: User) -> bool:
     return type(ticket).objects.visible_to(user).filter(pk=ticket.pk).exists()
 
 
+def _comments(content_type_id: int, object_id: int, customer: bool) -> QuerySet[Comment]:
+    qs = Comment.objects.filter(content_type_id=content_type_id, object_id=object_id)
+    qs = qs.select_related("author")
+    # Customers never see work notes.
+    return qs.filter(visibility=CommentVisibility.PUBLIC) if customer else qs
+
+
+def _attachments(content_type_id: int, object_id: int, customer: bool) -> QuerySet[Attachment]:
+    qs = Attachment.objects.filter(content_type_id=content_type_id, object_id=object_id)
+    qs = qs.select_related("uploaded_by")
+    return qs.filter(is_public=True) if customer else qs
+
+
+def _events(content_type_id: int, object_id: int, customer: bool) -> QuerySet[TicketEvent]:
+    qs = TicketEvent.objects.filter(content_type_id=content_type_id, object_id=object_id)
+    qs = qs.select_related("actor")
+    return qs.filter(event_type__in=_CUSTOMER_EVENT_TYPES) if customer else qs
+
+
 def comment_list(*, ticket: TicketBase, user: User) -> QuerySet[Comment]:
     """Comments of a ticket the user may read: customers never see work notes."""
-    qs = Comment.objects.filter(
-        content_type=ContentType.objects.get_for_model(ticket), object_id=ticket.pk
-    ).select_related("author")
-    if user.is_customer:
-        qs = qs.filter(visibility=CommentVisibility.PUBLIC)
-    return qs
+    return _comments(_content_type_id(ticket), ticket.pk, user.is_customer)
 
 
 def attachment_list(*, ticket: TicketBase, user: User) -> QuerySet[Attachment]:
     """Attachments of a ticket the user may download."""
-    qs = Attachment.objects.filter(
-        content_type=ContentType.objects.get_for_model(ticket), object_id=ticket.pk
-    ).select_related("uploaded_by")
-    if user.is_customer:
-        qs = qs.filter(is_public=True)
-    return qs
+    return _attachments(_content_type_id(ticket), ticket.pk, user.is_customer)
 
 
 def attachment_get_for_download(*, pk: int, user: User) -> Attachment | None:
@@ -70,12 +80,29 @@ def attachment_get_for_download(*, pk: int, user: User) -> Attachment | None:
 
 
 def event_list(*, ticket: TicketBase, user: User) -> QuerySet[TicketEvent]:
-    qs = TicketEvent.objects.filter(
-        content_type=ContentType.objects.get_for_model(ticket), object_id=ticket.pk
-    ).select_related("actor")
-    if user.is_customer:
-        qs = qs.filter(event_type__in=_CUSTOMER_EVENT_TYPES)
-    return qs
+    return _events(_content_type_id(ticket), ticket.pk, user.is_customer)
+
+
+def _content_type_id(ticket: TicketBase) -> int:
+    return ContentType.objects.get_for_model(ticket).pk
+
+
+# The timeline's three statements, by whether the reader is a customer; compiled once per
+# process (a ticket page reads them on every view). Comment and attachment events are left
+# out: the comment or file itself is the entry.
+_TIMELINE_QUERIES = {
+    customer: (
+        CompiledQuery(lambda ct, pk, c=customer: _comments(ct, pk, c), arity=2),
+        CompiledQuery(lambda ct, pk, c=customer: _attachments(ct, pk, c), arity=2),
+        CompiledQuery(
+            lambda ct, pk, c=customer: _events(ct, pk, c).exclude(
+                event_type__in=[EventType.COMMENT_ADDED, EventType.ATTACHMENT_ADDED]
+            ),
+            arity=2,
+        ),
+    )
+    for customer in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -105,14 +132,12 @@ def ticket_timeline(*, ticket: TicketBase, user: User) -> list[TimelineEntry]:
     Comment/attachment events are left out: the comment or file itself is the entry.
     Three queries whatever the length of the history.
     """
-    entries = [
-        TimelineEntry("comment", c.created_at, c.author, c)
-        for c in comment_list(ticket=ticket, user=user)
-    ]
-    entries += [
-        TimelineEntry("attachment", a.uploaded_at, a.uploaded_by, a)
-        for a in attachment_list(ticket=ticket, user=user)
-    ]
+    comments, attachments, events = (
+        query.list(_content_type_id(ticket), ticket.pk)
+        for query in _TIMELINE_QUERIES[user.is_customer]
+    )
+    entries = [TimelineEntry("comment", c.created_at, c.author, c) for c in comments]
+    entries += [TimelineEntry("attachment", a.uploaded_at, a.uploaded_by, a) for a in attachments]
     states = _state_labels(ticket)
     entries += [
         TimelineEntry(
@@ -127,9 +152,7 @@ def ticket_timeline(*, ticket: TicketBase, user: User) -> list[TimelineEntry]:
             if e.event_type == EventType.STATUS_CHANGED
             else {},
         )
-        for e in event_list(ticket=ticket, user=user).exclude(
-            event_type__in=[EventType.COMMENT_ADDED, EventType.ATTACHMENT_ADDED]
-        )
+        for e in events
     ]
     entries.sort(key=lambda entry: (entry.at, entry.item.pk))
     return entries

@@ -3,6 +3,7 @@
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from core.db import CompiledQuery
 from core.models import Comment
 from core.selectors import prefetched_set
 
@@ -31,26 +32,36 @@ def incident_get(*, user: User, pk: int) -> Incident:
     return incident
 
 
+def _with_page_relations(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    return queryset.select_related(*DETAIL_RELATED).annotate(
+        has_cis=Exists(
+            Incident.configuration_items.through.objects.filter(incident_id=OuterRef("pk"))
+        ),
+        has_watchers=Exists(Incident.watchers.through.objects.filter(incident_id=OuterRef("pk"))),
+        has_children=Exists(Incident.objects.filter(parent_id=OuterRef("pk"))),
+    )
+
+
+# The page's query for a user who sees every incident (no visibility condition): its SQL,
+# twelve joined tables, is built once per process.
+_PAGE_QUERY = CompiledQuery(
+    lambda pk: _with_page_relations(Incident.objects.select_related(*LIST_RELATED)).filter(pk=pk)
+)
+
+
 def incident_page_get(*, user: User, pk: int) -> Incident:
     """One visible incident for its page: the related rows by join, and for its lists
     (CIs, watchers, children) only whether they have rows (`has_cis`, `has_watchers`,
     `has_children`); `incident_page_lists` reads the non-empty ones. Most incidents have
     none, and three prefetches cost more than the page's main query. DoesNotExist when
     not visible."""
-    return (
-        incident_list(user=user)
-        .select_related(*DETAIL_RELATED)
-        .annotate(
-            has_cis=Exists(
-                Incident.configuration_items.through.objects.filter(incident_id=OuterRef("pk"))
-            ),
-            has_watchers=Exists(
-                Incident.watchers.through.objects.filter(incident_id=OuterRef("pk"))
-            ),
-            has_children=Exists(Incident.objects.filter(parent_id=OuterRef("pk"))),
-        )
-        .get(pk=pk)
-    )
+    visible = incident_list(user=user)
+    if not visible.query.where:  # the user sees every incident: the precompiled query
+        incident = _PAGE_QUERY.first(int(pk))
+        if incident is None:
+            raise Incident.DoesNotExist
+        return incident
+    return _with_page_relations(visible).get(pk=pk)
 
 
 def incident_page_lists(*, incident: Incident) -> tuple[list, list, list]:

@@ -1,14 +1,24 @@
 """core/db.py: pghistory's context on prepared statements (set before writes to tables with
-row triggers, and only there), and rows_insert."""
+row triggers, and only there), rows_insert and CompiledQuery."""
+
+from unittest.mock import patch
 
 import pghistory
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import OrganisationEvent
-from core.db import SET_CONTEXT_SQL, _needs_context, joins_as_written, rows_insert
+from accounts.models import OrganisationEvent, User
+from core.db import (
+    SET_CONTEXT_SQL,
+    CompiledQuery,
+    _needs_context,
+    joins_as_written,
+    rows_insert,
+)
 from core.models import OutboxMessage, TicketEvent
 from core.outbox import outbox_enqueue
 
@@ -108,3 +118,44 @@ def test_joins_as_written_fixes_the_join_order_for_its_queries_only():
         inside = limit()
 
     assert (before, inside, limit()) == ("8", "1", "8")
+
+
+def _fields(instance) -> dict:
+    return {k: v for k, v in instance.__dict__.items() if not k.startswith("_")}
+
+
+def test_a_compiled_query_builds_the_instances_the_orm_builds_and_its_sql_once(
+    org_a, customer_a, agent
+):
+    def build(pk, organisation_id):
+        return (
+            User.objects.select_related("organisation")
+            .annotate(group_count=Count("groups"))
+            .filter(Q(pk=pk) | Q(organisation_id=organisation_id))
+            .order_by("pk")
+        )
+
+    query = CompiledQuery(build, arity=2)
+    with patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql) as sql:
+        first = query.list(agent.pk, org_a.pk)
+        again = query.list(customer_a.pk, -1)
+        missing = query.first(10**9, -1)
+
+    assert sql.call_count == 1  # compiled once; each run only put in its values
+    expected = list(build(agent.pk, org_a.pk))
+    assert [u.pk for u in first] == [u.pk for u in expected] == [customer_a.pk, agent.pk]
+    for got, want in zip(first, expected, strict=True):
+        assert _fields(got) == _fields(want)
+        assert got.group_count == want.group_count
+        assert got._state.adding is False and got._state.db == "default"
+    assert _fields(first[0].organisation) == _fields(org_a)
+    assert first[1].organisation is None  # a null join gives None, as select_related does
+    assert [u.pk for u in again] == [customer_a.pk]
+    assert missing is None
+
+
+def test_a_compiled_query_refuses_a_build_that_drops_a_marker():
+    query = CompiledQuery(lambda pk: User.objects.filter(is_active=True))
+
+    with pytest.raises(ValueError, match="marker"):
+        query.list(1)
