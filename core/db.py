@@ -207,8 +207,9 @@ class CompiledQuery:
     `build(*markers)` returns the queryset for marker values (distinct integers near the
     top of a 32-bit column's range, valid for every integer field, so that Django keeps
     the condition; no constant of the query may equal one); the compiled statement's
-    parameters equal to a marker are replaced by the run's values. Rows become instances as the ORM makes them: the
-    model's fields, its select_related rows and its annotations, converters applied.
+    parameters equal to a marker are replaced by the run's values. Rows become instances
+    as the ORM makes them: the model's fields, its select_related rows and its
+    annotations, converters applied.
 
     For the one-record reads of every page and API call: Django builds the SQL of a query
     with a dozen joined tables (the incident page's) on each evaluation, a few milliseconds

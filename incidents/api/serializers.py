@@ -15,8 +15,13 @@ from rest_framework import serializers
 
 from accounts.models import Organisation, SupportGroup, User
 from config_items.models import ConfigurationItem
-from core.api.serializers import CachedFieldsModelSerializer, CachedFieldsSerializer
+from core.api.serializers import (
+    CachedFieldsModelSerializer,
+    CachedFieldsSerializer,
+    CompiledPrimaryKeyRelatedField,
+)
 from core.choices import CommentVisibility
+from core.db import CompiledQuery
 from core.markdown import markdown_render
 from core.models import Attachment, Comment
 from incidents.choices import (
@@ -165,6 +170,11 @@ class IncidentSerializer(IncidentCustomerSerializer):
         read_only_fields = fields
 
 
+_ACTIVE_USER_BY_ID = CompiledQuery(
+    lambda pk: User.objects.select_related("organisation").filter(is_active=True, pk=pk)
+)
+
+
 class UserByIdOrUsernameField(serializers.Field):
     """A user given by id (number) or by username (text)."""
 
@@ -173,13 +183,12 @@ class UserByIdOrUsernameField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool):
             self.fail("not_found")
-        lookup = (
-            {"pk": int(data)}
-            if isinstance(data, int) or str(data).isdigit()
-            else {"username__iexact": str(data)}
-        )
         # With the organisation: the incident logged for this caller is theirs.
-        user = User.objects.select_related("organisation").filter(is_active=True, **lookup).first()
+        if isinstance(data, int) or str(data).isdecimal():
+            user = _ACTIVE_USER_BY_ID.first(int(data))
+        else:
+            users = User.objects.select_related("organisation").filter(is_active=True)
+            user = users.filter(username__iexact=str(data)).first()
         if user is None:
             self.fail("not_found")
         return user
@@ -227,22 +236,22 @@ class IncidentCreateInputSerializer(CachedFieldsSerializer):
     )
     service = _ServiceField(required=False, allow_null=True)
     configuration_items = _CIField(many=True, required=False)
-    category = serializers.PrimaryKeyRelatedField(
+    category = CompiledPrimaryKeyRelatedField(
         queryset=Category.objects.filter(is_active=True, parent=None),
         required=False,
         allow_null=True,
     )
-    subcategory = serializers.PrimaryKeyRelatedField(
+    subcategory = CompiledPrimaryKeyRelatedField(
         queryset=Category.objects.filter(is_active=True).exclude(parent=None),
         required=False,
         allow_null=True,
     )
     impact = serializers.ChoiceField(choices=Impact.choices, required=False)
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
-    assignment_group = serializers.PrimaryKeyRelatedField(
+    assignment_group = CompiledPrimaryKeyRelatedField(
         queryset=SupportGroup.objects.filter(is_active=True), required=False, allow_null=True
     )
-    assignee = serializers.PrimaryKeyRelatedField(
+    assignee = CompiledPrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
     parent = _IncidentRefField(required=False, allow_null=True)

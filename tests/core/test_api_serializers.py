@@ -1,11 +1,18 @@
 """core.api.serializers: fields built once per class (CachedFieldsModelSerializer), copied
-cheaply per instance (fields_copy), never shared between instances."""
+cheaply per instance (fields_copy), never shared between instances; primary-key references
+read by a compiled statement (CompiledPrimaryKeyRelatedField) as DRF reads them."""
 
+import pytest
+from rest_framework import serializers
+
+from accounts.models import SupportGroup
+from core.api.serializers import CompiledPrimaryKeyRelatedField
 from incidents.api.serializers import (
     IncidentCreateInputSerializer,
     IncidentSerializer,
     UserRefSerializer,
 )
+from tests.factories import SupportGroupFactory
 
 
 def test_each_instance_gets_its_own_bound_fields_from_the_class_copy():
@@ -45,3 +52,25 @@ def test_nested_fields_are_rebuilt_so_their_children_reach_the_instance_context(
     assert cis.child_relation.context["request"] is request
     watchers = IncidentSerializer(context={"request": request}).fields["watchers"]
     assert watchers.child.context["request"] is request
+
+
+def _outcome(field, data):
+    try:
+        return field.run_validation(data)
+    except serializers.ValidationError as error:
+        return error.detail
+
+
+@pytest.mark.django_db
+def test_a_compiled_reference_accepts_and_refuses_what_drf_does():
+    group = SupportGroupFactory(name="Network")
+    retired = SupportGroupFactory(name="Retired", is_active=False)
+    active = SupportGroup.objects.filter(is_active=True)
+    compiled = CompiledPrimaryKeyRelatedField(queryset=active, allow_null=True)
+    plain = serializers.PrimaryKeyRelatedField(queryset=active, allow_null=True)
+
+    assert _outcome(compiled, group.pk) == group
+    assert _outcome(compiled, str(group.pk)).name == "Network"
+    for data in (retired.pk, 10**9, 10**30, "abc", "1.5x", True, [group.pk], None, ""):
+        assert _outcome(compiled, data) == _outcome(plain, data), data
+    assert "does not exist" in str(_outcome(compiled, retired.pk)[0])
