@@ -4,7 +4,7 @@ from functools import lru_cache
 from django.db import connection
 from django.db.models import QuerySet
 
-from core.db import instance_from_row, select_columns
+from core.db import CompiledQuery, instance_from_row, select_columns
 
 from .access import ACCESS_COLUMNS, user_access_keep
 from .models import ApiToken, Organisation, SupportGroup, User
@@ -80,17 +80,22 @@ def support_group_list(*, user: User) -> QuerySet[SupportGroup]:
     return SupportGroup.objects.select_related("manager").prefetch_related("members")
 
 
+# A group's active members by name, compiled once (every incident page lists its group's).
+_GROUP_MEMBERS = CompiledQuery(
+    lambda group_id: (
+        User.objects.filter(is_active=True, support_groups=group_id)
+        .order_by("first_name", "last_name", "username")
+        .only("pk", "username", "first_name", "last_name")
+    )
+)
+
+
 def support_group_member_choices(*, group_id: int | None) -> list[tuple[int, str]]:
     """(id, name) of a group's active members by name: the choices of an assignee select,
     which lists only the people the chosen group may be assigned to."""
     if not group_id:
         return []
-    members = (
-        User.objects.filter(is_active=True, support_groups=group_id)
-        .order_by("first_name", "last_name", "username")
-        .only("pk", "username", "first_name", "last_name")
-    )
-    return [(user.pk, str(user)) for user in members]
+    return [(user.pk, str(user)) for user in _GROUP_MEMBERS.list(int(group_id))]
 
 
 def user_support_group_ids(*, user: User) -> list[int]:
