@@ -20,6 +20,7 @@ urlpatterns = [
     path("for-ci/<int:ci_pk>/", views.CIIncidentsView.as_view(), name="ci_incidents"),
     path("<int:pk>/", views.IncidentDetailView.as_view(), name="incident_detail"),
     path("<int:pk>/edit/", views.IncidentUpdateView.as_view(), name="incident_update"),
+    path("<int:pk>/affected/", views.IncidentAffectedView.as_view(), name="incident_affected"),
     path(
         "<int:pk>/transition/", views.IncidentTransitionView.as_view(), name="incident_transition"
     ),

@@ -771,15 +771,12 @@ def detail_context(request, incident: Incident, **extra) -> dict:
     """Everything the incident page shows; forms in `extra` replace the blank ones."""
     user = request.user
     cis, watchers, children = incident_page_lists(incident=incident)
-    ci_ids = [ci.pk for ci in cis] + ([incident.service_id] if incident.service_id else [])
-    affected = ci_affected_services(ci_ids=ci_ids) if ci_ids else None
     is_watching = any(w.pk == user.pk for w in watchers)
     context = {
         "incident": incident,
         "transitions": _transitions(incident, user),
         "timeline": ticket_timeline(ticket=incident, user=user),
         "cis": cis,
-        "affected": affected,
         "children": children,
         "watchers": watchers,
         "is_watching": is_watching,
@@ -817,6 +814,22 @@ class IncidentDetailView(IncidentPermissionMixin, View):
         incident = _get_incident(request.user, pk)
         return TemplateResponse(
             request, "incidents/incident_detail.html", detail_context(request, incident)
+        )
+
+
+class IncidentAffectedView(IncidentPermissionMixin, View):
+    """The incident page's impact panel, loaded after the page: the business services
+    and customers its service and CIs affect (the CMDB's impact analysis, a walk over the
+    relationships that may reach far on a large CMDB)."""
+
+    def get(self, request, pk: int):
+        incident = _get_incident(request.user, pk)
+        cis, _watchers, _children = incident_page_lists(incident=incident)
+        ci_ids = [ci.pk for ci in cis] + ([incident.service_id] if incident.service_id else [])
+        return TemplateResponse(
+            request,
+            "incidents/partials/affected.html",
+            {"affected": ci_affected_services(ci_ids=ci_ids) if ci_ids else None},
         )
 
 

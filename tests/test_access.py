@@ -503,7 +503,7 @@ ACCESS: dict[str, Rule] = {
     },
     **{
         f"incidents:{name}": Rule(WORKSPACE, kwargs=lambda s: {"pk": s.workspace_incident().pk})
-        for name in ("incident_detail", "incident_update")
+        for name in ("incident_detail", "incident_update", "incident_affected")
     },
     "incidents:ci_incidents": Rule(WORKSPACE, kwargs=lambda s: {"ci_pk": s.service().pk}),
     **{

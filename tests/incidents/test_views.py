@@ -583,9 +583,26 @@ def test_detail_page_shows_transitions_timeline_and_affected_services(
     names = [t["name"] for t in response.context["transitions"]]
     assert names == ["start", "resolve"]
     assert 'id="modal-resolve"' in body
-    assert [s.name for s in response.context["affected"].services] == ["Online shop"]
-    assert customer_a.organisation.name in body
     assert response.context["timeline"]
+    # The impact panel loads after the page, from its own URL.
+    affected_url = reverse("incidents:incident_affected", args=[incident.pk])
+    assert f'hx-get="{affected_url}"' in body
+    panel = client.get(affected_url)
+    assert [s.name for s in panel.context["affected"].services] == ["Online shop"]
+    assert customer_a.organisation.name in panel.content.decode()
+    assert "Online shop" in panel.content.decode()
+
+
+def test_the_impact_panel_is_not_loaded_for_an_incident_without_service_or_cis(
+    client, agent, customer_a, desk
+):
+    incident = _log(agent, customer_a, "Printer jams", assignment_group=desk, assignee=agent)
+    client.force_login(agent)
+
+    body = client.get(incident.get_absolute_url()).content.decode()
+
+    assert reverse("incidents:incident_affected", args=[incident.pk]) not in body
+    assert "Link the service or CIs" in body
 
 
 def test_transition_posts_run_the_service(client, agent, customer_a, desk):
