@@ -382,9 +382,18 @@ def reads_section(args, port: int, log: Path, agent, key: str) -> None:
         print(f"    client: {summary(client)}\n    server: {summary(server)}")
 
     pages = [f"/incidents/{pk}/" for pk in ids]
+    impact = [
+        f"/incidents/{pk}/affected/"
+        for pk in Incident.objects.filter(pk__in=ids, service__isnull=False).values_list(
+            "pk", flat=True
+        )
+    ]
     api = [f"/api/v1/incidents/{pk}/" for pk in ids]
     measure("agent queue /incidents/ (default view)", ["/incidents/"] * args.samples, page_headers)
     measure("incident page /incidents/<id>/", pages, page_headers)
+    # The page's impact panel, which the browser loads after it (incidents with a service
+    # or CIs).
+    measure("  its impact panel /incidents/<id>/affected/", impact, page_headers)
     measure("API GET /api/v1/incidents/<id>/", api, api_headers)
     conn.close()
 
