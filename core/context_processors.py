@@ -3,9 +3,13 @@
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
+from django.utils.html import format_html
 from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .permissions import DASHBOARD_PERMISSION, WORKSPACE_PERMISSION
@@ -180,7 +184,49 @@ def navigation(request) -> dict:
         # A callable: the template calls it only where the navigation is drawn, so HTMX
         # fragments never pay for the count.
         item["count"] = partial(import_string(badge), request) if badge and item["url"] else None
+        item["slot"] = _badge_slot(item["key"]) if item["count"] else ""
         if not sections or sections[-1]["title"] != item["section"]:
             sections.append({"title": item["section"], "items": []})
         sections[-1]["items"].append(item)
-    return {"nav_sections": sections}
+    return {"nav_sections": sections, "navigation_html": partial(navigation_html, sections)}
+
+
+# Rendered navigations by (language, entries shown, active entry), each with a slot per
+# count badge: the markup is the same for every page and user with the same entries.
+_MARKUP: dict[tuple, str] = {}
+_MARKUP_LIMIT = 512
+
+
+def _badge_slot(key: str) -> str:
+    """Where a count badge goes in the cached markup (an HTML comment)."""
+    return mark_safe(f"<!--nav-count:{key}-->")  # noqa: S308 - the entry's fixed key
+
+
+def navigation_html(sections: list[dict]) -> str:
+    """The left navigation's markup (core/partials/navigation.html), rendered once per
+    language, set of entries and active entry; only the count badges are filled in per
+    request (their callables run here, so HTMX fragments never pay for them)."""
+    items = [item for section in sections for item in section["items"]]
+    key = (get_language(), tuple((item["key"], item["is_active"]) for item in items))
+    markup = _MARKUP.get(key)
+    if markup is None:
+        if len(_MARKUP) >= _MARKUP_LIMIT:
+            _MARKUP.clear()
+        markup = _MARKUP[key] = render_to_string(
+            "core/partials/navigation.html", {"nav_sections": sections}
+        )
+    for item in items:
+        if item["count"]:
+            count = item["count"]()
+            badge = (
+                format_html(
+                    '<span class="badge rounded-pill text-bg-primary nav-count ms-auto" '
+                    'title="{}">{}</span>',
+                    _("Open incidents assigned to you"),
+                    count,
+                )
+                if count
+                else ""
+            )
+            markup = markup.replace(item["slot"], badge)
+    return mark_safe(markup)  # noqa: S308 - rendered by the template, badges by format_html

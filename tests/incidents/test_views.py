@@ -1,14 +1,18 @@
 """The agent workspace for incidents: queues, list, bulk actions, saved filters, logging an
 incident, the incident page and its actions, per role."""
 
+from unittest.mock import patch
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.choices import Role
 from core.choices import CommentVisibility
+from core.context_processors import _MARKUP
 from core.models import Attachment, Comment, SavedFilter, TicketEvent
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
@@ -241,6 +245,36 @@ def test_navigation_shows_my_open_incident_count(client, agent, customer_a, desk
     response = client.get(reverse("core:home"))
 
     assert 'title="Open incidents assigned to you">1</span>' in response.content.decode()
+
+
+def test_the_navigation_is_rendered_once_per_language_and_active_entry_with_counts_per_user(
+    client, agent, customer_a, desk
+):
+    _MARKUP.clear()
+    colleague = UserFactory(roles=["agent"])
+    _log(agent, customer_a, assignment_group=desk, assignee=agent)
+    home, queue = reverse("core:home"), reverse("incidents:incident_list")
+    client.force_login(agent)
+
+    with patch("core.context_processors.render_to_string", wraps=render_to_string) as render:
+        first = client.get(queue).content.decode()
+        again = client.get(queue, {"queue": "open"}).content.decode()
+        other = client.get(home).content.decode()  # another active entry
+        client.force_login(colleague)  # the same entries, a count of their own
+        colleagues = client.get(queue).content.decode()
+        agent.language = "zh-hans"
+        agent.save(update_fields=["language"])
+        client.force_login(agent)
+        chinese = client.get(queue).content.decode()
+
+    assert render.call_count == 3  # English on the queue and on home, Chinese on the queue
+    for html in (first, again):
+        assert '<a class="nav-link active" href="/incidents/" data-nav="incidents"' in html
+        assert 'title="Open incidents assigned to you">1</span>' in html
+    assert '<a class="nav-link" href="/incidents/" data-nav="incidents"' in other
+    assert '<a class="nav-link active" href="/incidents/" data-nav="incidents"' in colleagues
+    assert "nav-count" not in colleagues
+    assert "<span>事件</span>" in chinese and 'title="分派给您的未关闭事件">1</span>' in chinese
 
 
 def test_detail_page_query_count_is_bounded(
