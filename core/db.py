@@ -24,7 +24,7 @@ from functools import lru_cache
 import psycopg
 from django.db import connection, connections, transaction
 from django.db.backends.postgresql import base as postgresql_base
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 from pghistory import config as pghistory_config
 from pghistory import runtime as pghistory_runtime
 
@@ -228,6 +228,13 @@ class CompiledQuery:
         compiled = cache.get(self)
         if compiled is None:
             queryset = self._build(*self._markers)
+            if (
+                queryset._iterable_class is not ModelIterable
+                or queryset._prefetch_related_lookups
+                or queryset._known_related_objects
+            ):
+                # Rows are turned into instances here, with nothing after the statement.
+                raise ValueError("CompiledQuery: model instances only, without prefetches")
             compiler = queryset.query.get_compiler(using=alias)
             sql, params = compiler.as_sql()
             # (position, marker index, the parameter's type: psycopg's Int8 for a bigint

@@ -154,8 +154,13 @@ def test_a_compiled_query_builds_the_instances_the_orm_builds_and_its_sql_once(
     assert missing is None
 
 
-def test_a_compiled_query_refuses_a_build_that_drops_a_marker():
-    query = CompiledQuery(lambda pk: User.objects.filter(is_active=True))
+def test_a_compiled_query_refuses_what_it_would_get_wrong():
+    dropped = CompiledQuery(lambda pk: User.objects.filter(is_active=True))
+    values = CompiledQuery(lambda pk: User.objects.filter(pk=pk).values_list("pk"))
+    prefetching = CompiledQuery(lambda pk: User.objects.filter(pk=pk).prefetch_related("groups"))
 
     with pytest.raises(ValueError, match="marker"):
-        query.list(1)
+        dropped.list(1)
+    for query in (values, prefetching):
+        with pytest.raises(ValueError, match="model instances only"):
+            query.list(1)

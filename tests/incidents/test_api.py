@@ -167,6 +167,17 @@ def test_bad_input_answers_400_with_the_fields(api_client, agent):
     assert not Incident.objects.exists()
 
 
+@pytest.mark.parametrize("caller", ["²", 10**30, "99999999999999999999999", "x" * 200])
+def test_a_caller_that_is_no_user_is_a_field_error(api_client, agent, caller):
+    response = client_for(api_client, agent).post(
+        url("list"), {"title": "x", "caller": caller}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["caller"] == ["No such user."]
+    assert not Incident.objects.exists()
+
+
 def test_a_subcategory_of_another_category_is_refused(api_client, agent):
     response = client_for(api_client, agent).post(
         url("list"),
