@@ -2,7 +2,7 @@ import hashlib
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from core.db import CompiledQuery, instance_from_row, select_columns
 
@@ -96,6 +96,25 @@ def support_group_member_choices(*, group_id: int | None) -> list[tuple[int, str
     if not group_id:
         return []
     return [(user.pk, str(user)) for user in _GROUP_MEMBERS.list(int(group_id))]
+
+
+def people_matching(*, users: QuerySet[User], query: str, limit: int = 10) -> list[User]:
+    """Up to `limit` of `users` whose name, username or e-mail contains the query (and
+    "first last" as two words), by name: the search-as-you-type of the people pickers.
+    Nothing for fewer than two characters."""
+    query = query.strip()[:100]
+    if len(query) < 2:
+        return []
+    condition = (
+        Q(username__icontains=query)
+        | Q(email__icontains=query)
+        | Q(first_name__icontains=query)
+        | Q(last_name__icontains=query)
+    )
+    parts = query.split()
+    if len(parts) == 2:
+        condition |= Q(first_name__icontains=parts[0], last_name__icontains=parts[1])
+    return list(users.filter(condition).order_by("first_name", "last_name", "username")[:limit])
 
 
 def user_support_group_ids(*, user: User) -> list[int]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.IncidentCreateView.as_view(), name="incident_create"),
     path("bulk/", views.IncidentBulkView.as_view(), name="incident_bulk"),
     path("callers/", views.CallerLookupView.as_view(), name="caller_lookup"),
+    path("agents/", views.AgentLookupView.as_view(), name="agent_lookup"),
     path("subcategories/", views.SubcategoryOptionsView.as_view(), name="subcategory_options"),
     path("assignees/", views.AssigneeOptionsView.as_view(), name="assignee_options"),
     path("filters/save/", views.SavedFilterSaveView.as_view(), name="saved_filter_save"),

@@ -497,6 +497,7 @@ ACCESS: dict[str, Rule] = {
             "incident_list",
             "incident_create",
             "caller_lookup",
+            "agent_lookup",
             "subcategory_options",
             "assignee_options",
         )

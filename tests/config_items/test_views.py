@@ -307,7 +307,7 @@ def test_lookup_returns_matching_cis_except_the_current_one(client, agent, estat
     )
 
     assert [c.name for c in response.context["results"]] == ["Online shop"]
-    assert f'data-ci-id="{estate["shop"].pk}"' in response.content.decode()
+    assert f'data-lookup-id="{estate["shop"].pk}"' in response.content.decode()
 
 
 def test_customer_may_not_add_relationships(client, customer_a, estate):

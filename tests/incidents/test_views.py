@@ -790,6 +790,36 @@ def test_watchers_add_and_remove(client, agent, manager, customer_a):
     assert list(incident.watchers.all()) == [manager]
 
 
+def test_the_people_pickers_search_agents_and_refuse_a_name_not_chosen(
+    client, agent, manager, customer_a
+):
+    UserFactory(first_name="Wendy", last_name="Watts", roles=["agent"])
+    UserFactory(first_name="Wendell", last_name="Customer", roles=["customer"])
+    UserFactory(first_name="Wenona", last_name="Gone", roles=["agent"], is_active=False)
+    incident = _log(agent, customer_a)
+    client.force_login(agent)
+    lookup = reverse("incidents:agent_lookup")
+
+    found = client.get(lookup, {"q": "wen"})
+    short = client.get(lookup, {"q": "w"})
+    page = client.get(incident.get_absolute_url()).content.decode()
+    typed = client.post(
+        reverse("incidents:incident_watch", args=[incident.pk]),
+        {"watch": "1", "user": "", "q": "Wendy"},
+        follow=True,
+    )
+
+    # Agents only, active only, by name; nothing under two characters.
+    assert [str(p) for p in found.context["results"]] == ["Wendy Watts"]
+    assert 'data-lookup-name="Wendy Watts"' in found.content.decode()
+    assert short.context["results"] == []
+    # The page no longer lists every agent in a select: the pickers search.
+    assert f'value="{manager.pk}"' not in page
+    assert f'hx-get="{lookup}"' in page
+    assert "Choose a person from the list." in typed.content.decode()
+    assert not incident.watchers.exists()
+
+
 def test_cis_added_and_removed(client, agent, customer_a):
     incident = _log(agent, customer_a)
     server = ConfigurationItemFactory(name="mx-01", ci_class=ci_class("server"))
@@ -810,6 +840,12 @@ def test_major_incident_declared_by_manager_with_communications(client, agent, m
     refused = client.post(reverse("incidents:incident_declare_major", args=[incident.pk]))
     client.force_login(manager)
 
+    typed = client.post(
+        reverse("incidents:incident_declare_major", args=[incident.pk]),
+        {"manager": "", "q": "nobody in particular"},
+    )
+    incident.refresh_from_db()
+    assert not incident.is_major and typed.status_code == 302
     client.post(reverse("incidents:incident_declare_major", args=[incident.pk]), {"manager": ""})
     client.post(
         reverse("incidents:incident_major_update", args=[incident.pk]),
