@@ -246,7 +246,7 @@ class CompiledQuery:
                 and not isinstance(value, bool)
                 and int(value) in self._markers
             )
-            if len(slots) < len(self._markers):
+            if {index for _position, index, _kind in slots} != set(range(len(self._markers))):
                 raise ValueError("CompiledQuery: a marker did not reach the SQL's parameters")
             klass_info = compiler.klass_info
             fields = klass_info["select_fields"]
