@@ -1,5 +1,6 @@
-// Logging an incident: pick the caller from the lookup results, and show the priority
-// that impact x urgency give (the matrix comes from the page as JSON, never inline script).
+// Logging an incident: show the caller picked from the lookup results (js/lookup.js), and
+// the priority that impact x urgency give (the matrix comes from the page as JSON, never
+// inline script).
 (function () {
   "use strict";
 
@@ -31,23 +32,17 @@
     }
   });
 
-  document.body.addEventListener("click", function (event) {
-    var option = event.target.closest("[data-caller-id]");
-    if (!option || !picker) {
+  // The caller picker is a shared lookup (js/lookup.js): show who was picked, then go on
+  // to the title.
+  document.body.addEventListener("lookup:picked", function (event) {
+    if (!picker || event.target !== picker) {
       return;
     }
-    var hidden = picker.querySelector("input[type=hidden]");
-    var search = picker.querySelector("input[type=search]");
     var card = document.getElementById("caller-card");
-    hidden.value = option.dataset.callerId;
-    search.value = option.dataset.callerName;
-    search.classList.remove("is-invalid");
-    search.classList.add("is-valid");
-    card.querySelector("[data-field=name]").textContent = option.dataset.callerName;
-    card.querySelector("[data-field=org]").textContent = option.dataset.callerOrg;
-    card.querySelector("[data-field=detail]").textContent = option.dataset.callerDetail;
+    card.querySelector("[data-field=name]").textContent = event.detail.lookupName;
+    card.querySelector("[data-field=org]").textContent = event.detail.callerOrg || "";
+    card.querySelector("[data-field=detail]").textContent = event.detail.callerDetail || "";
     card.hidden = false;
-    document.getElementById("caller-results").replaceChildren();
     var title = document.getElementById("id_title");
     if (title) {
       title.focus();
@@ -55,13 +50,10 @@
   });
 
   // Typing again means the previous choice no longer holds.
-  document.body.addEventListener("input", function (event) {
-    if (!picker || event.target.id !== "caller-search") {
-      return;
+  document.body.addEventListener("lookup:cleared", function (event) {
+    if (picker && event.target === picker) {
+      document.getElementById("caller-card").hidden = true;
     }
-    picker.querySelector("input[type=hidden]").value = "";
-    event.target.classList.remove("is-valid");
-    document.getElementById("caller-card").hidden = true;
   });
 
   updatePriority();

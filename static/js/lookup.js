@@ -1,6 +1,8 @@
-// Search-as-you-type pickers ([data-lookup]: a hidden field and a search box; CIs, agents):
-// htmx fills the result list, a click on a result ([data-lookup-id], [data-lookup-name])
-// puts its id into the hidden field and its name into the search box.
+// Search-as-you-type pickers ([data-lookup]: a hidden field and a search box; callers, CIs,
+// agents): htmx fills the result list, a click on a result ([data-lookup-id],
+// [data-lookup-name]) puts its id into the hidden field and its name into the search box.
+// The picker then receives "lookup:picked" (detail: the result's data attributes), and
+// "lookup:cleared" when typing again drops the choice, for pages that show more.
 (function () {
   "use strict";
 
@@ -20,6 +22,9 @@
     search.classList.remove("is-invalid");
     search.classList.add("is-valid");
     option.closest(".lookup-results").replaceChildren();
+    picker.dispatchEvent(
+      new CustomEvent("lookup:picked", { bubbles: true, detail: Object.assign({}, option.dataset) })
+    );
   });
 
   // Typing again means the previous choice no longer holds.
@@ -30,5 +35,6 @@
     }
     picker.querySelector("input[type=hidden]").value = "";
     event.target.classList.remove("is-valid");
+    picker.dispatchEvent(new CustomEvent("lookup:cleared", { bubbles: true }));
   });
 })();

@@ -526,8 +526,8 @@ def test_caller_lookup_finds_customers_and_staff(client, agent, customer_a):
     body = response.content.decode()
     assert "Wendy Walker" in body and "Walter White" in body
     assert customer_a.organisation.name in body
-    assert f'data-caller-id="{staff.pk}"' in body
-    assert f'data-caller-id="{customer_a.pk}"' in by_email.content.decode()
+    assert f'data-lookup-id="{staff.pk}"' in body
+    assert f'data-lookup-id="{customer_a.pk}"' in by_email.content.decode()
 
 
 def test_subcategory_options_follow_the_category(client, agent):
