@@ -1,6 +1,8 @@
 import copy
+from functools import cache
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.db import CompiledQuery
@@ -54,6 +56,54 @@ class CachedFieldsModelSerializer(serializers.ModelSerializer):
             built = super().get_fields()
             cls._built_fields = built
         return fields_copy(built)
+
+
+@cache
+def _ref_renderer(serializer_class) -> serializers.Serializer:
+    """One shared instance of a reference serializer, its fields built and bound."""
+    renderer = serializer_class()
+    renderer.fields  # noqa: B018 - built once here, read by every render
+    return renderer
+
+
+class RefField(serializers.Field):
+    """A related object (or with `many`, a list of them), read-only, in the shape of a
+    small reference serializer (id and name) that needs no context: rendered by one
+    shared instance of it. A nested serializer is a field holding fields, so it is
+    rebuilt for every serializer instance and builds its own fields again on each render:
+    a dozen of them on an incident's answer. Use `ref()` to declare one."""
+
+    def __init__(self, *, serializer_class, many: bool = False, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+        self.serializer_class = serializer_class
+        self.many = many
+
+    def get_attribute(self, instance):
+        value = super().get_attribute(instance)
+        # A related manager gives its rows, as DRF's many-related fields read them.
+        return value.all() if self.many and hasattr(value, "all") else value
+
+    def to_representation(self, value):
+        renderer = _ref_renderer(self.serializer_class)
+        if self.many:
+            return [renderer.to_representation(item) for item in value]
+        return renderer.to_representation(value)
+
+
+@cache
+def _ref_field_class(serializer_class, many: bool) -> type[RefField]:
+    # The schema shows the reference serializer's component, as for a nested one.
+    return extend_schema_field(serializer_class(many=many))(
+        type(f"{serializer_class.__name__}{'List' if many else ''}Field", (RefField,), {})
+    )
+
+
+def ref(serializer_class, *, many: bool = False, **kwargs) -> RefField:
+    """A read-only reference field in the shape of `serializer_class` (see RefField)."""
+    return _ref_field_class(serializer_class, many)(
+        serializer_class=serializer_class, many=many, **kwargs
+    )
 
 
 class CompiledPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

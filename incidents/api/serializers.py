@@ -19,6 +19,7 @@ from core.api.serializers import (
     CachedFieldsModelSerializer,
     CachedFieldsSerializer,
     CompiledPrimaryKeyRelatedField,
+    ref,
 )
 from core.choices import CommentVisibility
 from core.db import CompiledQuery
@@ -88,12 +89,12 @@ class IncidentCustomerSerializer(CachedFieldsModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-v1:incidents-api:incident-detail")
     description_html = serializers.SerializerMethodField()
     status_label = serializers.CharField(source="get_status_display", read_only=True)
-    caller = UserRefSerializer(read_only=True)
-    organisation = OrganisationRefSerializer(read_only=True)
-    service = ServiceRefSerializer(read_only=True)
-    category = CategoryRefSerializer(read_only=True)
-    subcategory = CategoryRefSerializer(read_only=True)
-    assignment_group = SupportGroupRefSerializer(read_only=True)
+    caller = ref(UserRefSerializer)
+    organisation = ref(OrganisationRefSerializer)
+    service = ref(ServiceRefSerializer)
+    category = ref(CategoryRefSerializer)
+    subcategory = ref(CategoryRefSerializer)
+    assignment_group = ref(SupportGroupRefSerializer)
     available_transitions = serializers.SerializerMethodField()
 
     class Meta:
@@ -149,12 +150,12 @@ class IncidentCustomerSerializer(CachedFieldsModelSerializer):
 class IncidentSerializer(IncidentCustomerSerializer):
     """The full read shape for the support side."""
 
-    assignee = UserRefSerializer(read_only=True)
-    watchers = UserRefSerializer(many=True, read_only=True)
-    configuration_items = ServiceRefSerializer(many=True, read_only=True)
-    parent = IncidentRefSerializer(read_only=True)
-    major_incident_manager = UserRefSerializer(read_only=True)
-    created_by = UserRefSerializer(read_only=True)
+    assignee = ref(UserRefSerializer)
+    watchers = ref(UserRefSerializer, many=True)
+    configuration_items = ref(ServiceRefSerializer, many=True)
+    parent = ref(IncidentRefSerializer)
+    major_incident_manager = ref(UserRefSerializer)
+    created_by = ref(UserRefSerializer)
 
     class Meta(IncidentCustomerSerializer.Meta):
         fields = [
@@ -333,7 +334,7 @@ class WatchInputSerializer(CachedFieldsSerializer):
 
 
 class SatisfactionRatingSerializer(CachedFieldsModelSerializer):
-    rated_by = UserRefSerializer(read_only=True)
+    rated_by = ref(UserRefSerializer)
 
     class Meta:
         model = SatisfactionRating
@@ -342,7 +343,7 @@ class SatisfactionRatingSerializer(CachedFieldsModelSerializer):
 
 
 class MajorIncidentUpdateSerializer(CachedFieldsModelSerializer):
-    author = UserRefSerializer(read_only=True)
+    author = ref(UserRefSerializer)
 
     class Meta:
         model = MajorIncidentUpdate
@@ -356,7 +357,7 @@ class MajorIncidentUpdateInputSerializer(CachedFieldsSerializer):
 
 
 class CommentSerializer(CachedFieldsModelSerializer):
-    author = UserRefSerializer(read_only=True)
+    author = ref(UserRefSerializer)
     body_html = serializers.SerializerMethodField()
 
     class Meta:
@@ -379,7 +380,7 @@ class CommentInputSerializer(CachedFieldsSerializer):
 
 
 class AttachmentSerializer(CachedFieldsModelSerializer):
-    uploaded_by = UserRefSerializer(read_only=True)
+    uploaded_by = ref(UserRefSerializer)
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -411,7 +412,7 @@ class TimelineEntrySerializer(CachedFieldsSerializer):
 
     kind = serializers.ChoiceField(choices=["comment", "attachment", "event"])
     at = serializers.DateTimeField()
-    actor = UserRefSerializer(allow_null=True)
+    actor = ref(UserRefSerializer, allow_null=True)
     item = serializers.SerializerMethodField()
 
     @extend_schema_field(OpenApiTypes.OBJECT)

@@ -6,7 +6,8 @@ import pytest
 from rest_framework import serializers
 
 from accounts.models import SupportGroup
-from core.api.serializers import CompiledPrimaryKeyRelatedField
+from config_items.api.serializers import ImpactSerializer
+from core.api.serializers import CompiledPrimaryKeyRelatedField, ref
 from incidents.api.serializers import (
     IncidentCreateInputSerializer,
     IncidentSerializer,
@@ -50,8 +51,8 @@ def test_nested_fields_are_rebuilt_so_their_children_reach_the_instance_context(
     cis = serializer.fields["configuration_items"]  # many=True: a child relation inside
     assert cis.child_relation.parent is cis
     assert cis.child_relation.context["request"] is request
-    watchers = IncidentSerializer(context={"request": request}).fields["watchers"]
-    assert watchers.child.context["request"] is request
+    services = ImpactSerializer(context={"request": request}).fields["affected_services"]
+    assert services.child.context["request"] is request
 
 
 def _outcome(field, data):
@@ -74,3 +75,25 @@ def test_a_compiled_reference_accepts_and_refuses_what_drf_does():
     for data in (retired.pk, 10**9, 10**30, "abc", "1.5x", True, [group.pk], None, ""):
         assert _outcome(compiled, data) == _outcome(plain, data), data
     assert "does not exist" in str(_outcome(compiled, retired.pk)[0])
+
+
+@pytest.mark.django_db
+def test_a_reference_field_renders_what_the_nested_serializer_renders(agent, manager):
+    class Nested(serializers.Serializer):
+        one = UserRefSerializer(source="agent")
+        many = UserRefSerializer(source="people", many=True)
+        none = UserRefSerializer(source="nobody", allow_null=True)
+
+    class Referenced(serializers.Serializer):
+        one = ref(UserRefSerializer, source="agent")
+        many = ref(UserRefSerializer, source="people", many=True)
+        none = ref(UserRefSerializer, source="nobody", allow_null=True)
+
+    holder = type("Holder", (), {"agent": agent, "people": [agent, manager], "nobody": None})
+    expected = Nested(holder).data
+
+    assert Referenced(holder).data == expected
+    assert expected["one"] == {"id": agent.pk, "username": agent.username, "name": str(agent)}
+    assert [p["id"] for p in expected["many"]] == [agent.pk, manager.pk]
+    assert expected["none"] is None
+    assert Referenced().fields["one"].read_only
