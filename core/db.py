@@ -114,7 +114,9 @@ def history_context_install() -> None:
 
 
 @lru_cache(maxsize=64)
-def _columns(model, alias: str) -> tuple[str, tuple, tuple]:
+def _columns(model, alias: str) -> tuple[str, list[str], tuple]:
+    """(SELECT list, attribute names, (position, field, converters) of the fields that
+    have converters) of all of a model's columns."""
     fields = tuple(model._meta.concrete_fields)
     quote = connection.ops.quote_name
     converters = tuple(
@@ -122,7 +124,8 @@ def _columns(model, alias: str) -> tuple[str, tuple, tuple]:
         for i, field in enumerate(fields)
         if field.get_db_converters(connection)
     )
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in fields), fields, converters
+    select = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+    return select, [f.attname for f in fields], converters
 
 
 def select_columns(model, alias: str) -> str:
@@ -135,13 +138,12 @@ def instance_from_row(model, alias: str, row, start: int = 0) -> tuple:
     """(instance, index after its columns) from a row holding `select_columns(model,
     alias)` at `start`, with the fields' database converters applied, as the ORM would
     build it."""
-    _sql, fields, converters = _columns(model, alias)
-    values = list(row[start : start + len(fields)])
+    _sql, names, converters = _columns(model, alias)
+    values = list(row[start : start + len(names)])
     for i, field, field_converters in converters:
         for convert in field_converters:
             values[i] = convert(values[i], field, connection)
-    instance = model.from_db(connection.alias, [f.attname for f in fields], values)
-    return instance, start + len(fields)
+    return model.from_db(connection.alias, names, values), start + len(names)
 
 
 @lru_cache(maxsize=256)

@@ -132,9 +132,9 @@ def ticket_timeline(*, ticket: TicketBase, user: User) -> list[TimelineEntry]:
     Comment/attachment events are left out: the comment or file itself is the entry.
     Three queries whatever the length of the history.
     """
+    content_type_id = _content_type_id(ticket)
     comments, attachments, events = (
-        query.list(_content_type_id(ticket), ticket.pk)
-        for query in _TIMELINE_QUERIES[user.is_customer]
+        query.list(content_type_id, ticket.pk) for query in _TIMELINE_QUERIES[user.is_customer]
     )
     entries = [TimelineEntry("comment", c.created_at, c.author, c) for c in comments]
     entries += [TimelineEntry("attachment", a.uploaded_at, a.uploaded_by, a) for a in attachments]

@@ -670,28 +670,29 @@ class IncidentCreateView(IncidentPermissionMixin, View):
 class CallerLookupView(IncidentPermissionMixin, View):
     """Search-as-you-type for the caller: up to 10 active users by name, username or e-mail."""
 
+    template_name = "incidents/partials/caller_results.html"
+
+    def people(self):
+        return User.objects.filter(is_active=True).select_related("organisation")
+
     def get(self, request):
         query = request.GET.get("q", "").strip()[:100]
-        users = User.objects.filter(is_active=True).select_related("organisation")
         return TemplateResponse(
             request,
-            "incidents/partials/caller_results.html",
-            {"query": query, "results": people_matching(users=users, query=query)},
+            self.template_name,
+            {"query": query, "results": people_matching(users=self.people(), query=query)},
         )
 
 
-class AgentLookupView(IncidentPermissionMixin, View):
+class AgentLookupView(CallerLookupView):
     """Search-as-you-type for a person of the workspace (a watcher, the major-incident
-    manager): up to 10 active agents by name, username or e-mail. The pickers used to be
-    selects of every agent, thousands on a large service desk."""
+    manager): up to 10 active agents. The pickers used to be selects of every agent,
+    thousands on a large service desk."""
 
-    def get(self, request):
-        query = request.GET.get("q", "").strip()[:100]
-        return TemplateResponse(
-            request,
-            "incidents/partials/agent_results.html",
-            {"query": query, "results": people_matching(users=agent_queryset(), query=query)},
-        )
+    template_name = "incidents/partials/agent_results.html"
+
+    def people(self):
+        return agent_queryset()
 
 
 class AssigneeOptionsView(IncidentPermissionMixin, View):
@@ -824,8 +825,12 @@ class IncidentAffectedView(IncidentPermissionMixin, View):
 
     def get(self, request, pk: int):
         incident = _get_incident(request.user, pk)
-        cis, _watchers, _children = incident_page_lists(incident=incident)
-        ci_ids = [ci.pk for ci in cis] + ([incident.service_id] if incident.service_id else [])
+        ci_ids = (
+            list(incident.configuration_items.values_list("pk", flat=True))
+            if incident.has_cis
+            else []
+        )
+        ci_ids += [incident.service_id] if incident.service_id else []
         return TemplateResponse(
             request,
             "incidents/partials/affected.html",
