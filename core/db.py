@@ -11,8 +11,9 @@ protocol, which psycopg 3 uses for server-side binding and prepared statements
 per statement, so the same two settings are set here by a statement of their own, in the
 same transaction, just before the writing statement. The writing statement itself stays
 unchanged and can be prepared; the set_config statement is the same text every time and is
-prepared too. Only statements that write a table with row triggers get it (most writes of
-a request, its events, clocks and outbox rows, have none): one round trip less each.
+prepared too. Only statements that write a table with a history trigger get it (most
+writes of a request, its events, clocks and outbox rows, have none; an append-only guard
+trigger reads no context): one round trip less each.
 """
 
 import json
@@ -44,21 +45,25 @@ _SKIPPED_PREFIXES = (
 )
 
 
-# The table a plain INSERT, UPDATE or DELETE writes; other statements (CTEs, COPY...) are
-# not parsed and always get the context.
-_WRITTEN_TABLE = re.compile(r'(?:insert\s+into|update|delete\s+from)\s+"?([a-z0-9_]+)"?\s')
+# The tables an INSERT, UPDATE, DELETE or MERGE writes (a CTE's writes included). A
+# statement in which none is found (COPY...) always gets the context.
+_WRITTEN_TABLE = re.compile(
+    r'(?:insert\s+into|update|delete\s+from|merge\s+into)\s+(?:"?[a-z0-9_]+"?\.)?"?([a-z0-9_]+)"?\s'
+)
 
 
 def _triggered_tables(cursor) -> frozenset[str]:
-    """Tables with row triggers (pghistory's among them), read from the catalogue once
-    per connection: only a statement writing one of them needs the context."""
+    """Tables with a history trigger (one that attaches pghistory's context), read from the
+    catalogue once per connection: only a statement writing one of them needs the
+    context. Other triggers (append-only guards) read none."""
     connection = cursor.connection
     tables = getattr(connection, "_itsm_triggered_tables", None)
     if tables is None:
         with connection.cursor() as raw:
             raw.execute(
                 "SELECT DISTINCT c.relname FROM pg_trigger t "
-                "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+                "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE NOT t.tgisinternal AND p.prosrc LIKE '%_pgh_attach_context%'"
             )
             tables = frozenset(row[0] for row in raw.fetchall())
         connection._itsm_triggered_tables = tables
@@ -74,8 +79,8 @@ def _needs_context(cursor, sql) -> bool:
         or pghistory_runtime._is_transaction_errored(cursor)
     ):
         return False
-    written = _WRITTEN_TABLE.match(text)
-    return written is None or written.group(1) in _triggered_tables(cursor)
+    written = {match.group(1) for match in _WRITTEN_TABLE.finditer(text)}
+    return not written or not written.isdisjoint(_triggered_tables(cursor))
 
 
 def history_context_inject(execute, sql, params, many, context):

@@ -312,3 +312,23 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.list_name}: {self.name}"
+
+
+class ConfigVersion(models.Model):
+    """The version of one area of configuration (`sla`: agreements, targets, calendars).
+
+    A statement trigger on each of the area's tables sets it from one sequence on every
+    write, so a version is never handed out twice, not even after a rollback. Processes
+    keep what they derive from an area (`core.config_cache`) and compare this version
+    before each use: PostgreSQL stays the truth, the copy is never stale.
+    """
+
+    area = models.CharField(_("area"), max_length=50, primary_key=True)
+    version = models.BigIntegerField(_("version"))
+
+    class Meta:
+        verbose_name = _("configuration version")
+        verbose_name_plural = _("configuration versions")
+
+    def __str__(self) -> str:
+        return f"{self.area}: {self.version}"

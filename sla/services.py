@@ -31,6 +31,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from core.config_cache import ConfigCache
 from core.outbox import outbox_enqueue, outbox_kick_on_commit
 
 from .business_time import CalendarSpec, business_add, business_time
@@ -199,20 +200,56 @@ def target_candidates(*, metrics: Iterable[str] = TIME_METRICS) -> list[Candidat
     ]
 
 
+@dataclass(frozen=True)
+class Matching:
+    """What matching reads on every record written: the candidates of the time metrics and
+    the specs of their calendars."""
+
+    candidates: tuple[Candidate, ...]
+    specs: dict[int, CalendarSpec]
+
+
+def _matching_load() -> Matching:
+    candidates = tuple(target_candidates())
+    specs = {}
+    for candidate in candidates:
+        if candidate.calendar_id not in specs:
+            specs[candidate.calendar_id] = calendar_spec_get(
+                calendar_id=candidate.calendar_id, version=candidate.calendar_version
+            )
+    return Matching(candidates=candidates, specs=specs)
+
+
+# Kept per process and checked against the `sla` configuration version on each use: every
+# write to an agreement, target or calendar table moves it (sla migration 0007).
+_MATCHING = ConfigCache("sla", _matching_load)
+
+
+def matching_get() -> Matching:
+    """The current targets and calendars to match a record against (one primary-key read
+    while they are unchanged)."""
+    return _MATCHING.get()
+
+
 def record_type_of(record: Any) -> str:
     return f"{record._meta.app_label}.{record._meta.model_name}"
 
 
 def target_match(
-    *, record: Any, facts: dict[str, Any] | None = None, on: date | None = None
+    *,
+    record: Any,
+    facts: dict[str, Any] | None = None,
+    on: date | None = None,
+    matching: Matching | None = None,
 ) -> dict[tuple[str, str], tuple[Candidate, dict[str, Any]]]:
     """The target that applies per (agreement kind, metric), with the reason (see the
     module docstring for the rule)."""
     facts = facts if facts is not None else record.sla_facts()
     record_type = record_type_of(record)
     on = on or timezone.localdate()
+    matching = matching or matching_get()
     picked: dict[tuple[str, str], list[Candidate]] = {}
-    for candidate in target_candidates():
+    for candidate in matching.candidates:
         if candidate.matches(record_type, facts, on):
             picked.setdefault((candidate.kind, candidate.metric), []).append(candidate)
     result = {}
@@ -244,7 +281,8 @@ def target_match(
 
 
 class _Specs(dict):
-    """Calendar specs, fetched once per service call (from the shared cache)."""
+    """Calendar specs, fetched once per service call (from the shared cache), or seeded
+    with the ones the matching snapshot holds."""
 
     def __missing__(self, calendar_id: int) -> CalendarSpec:
         spec = calendar_spec_get(calendar_id=calendar_id)
@@ -767,8 +805,10 @@ def sla_record_plan(*, record: Any, at: datetime | None = None) -> ClockPlan:
     `sla_record_start`."""
     at = at or timezone.now()
     facts = record.sla_facts()
-    picks = [pick for _key, pick in sorted(target_match(record=record, facts=facts).items())]
-    return _clocks_plan(record, picks, facts, at, _Specs())
+    matching = matching_get()
+    matched = target_match(record=record, facts=facts, matching=matching)
+    picks = [pick for _key, pick in sorted(matched.items())]
+    return _clocks_plan(record, picks, facts, at, _Specs(matching.specs))
 
 
 def sla_record_start(
@@ -791,8 +831,9 @@ def sla_record_update(
     clock now (unless the record is already past that metric)."""
     at = at or timezone.now()
     facts = record.sla_facts()
-    specs = _Specs()
-    matched = target_match(record=record, facts=facts)
+    matching = matching_get()
+    specs = _Specs(matching.specs)
+    matched = target_match(record=record, facts=facts, matching=matching)
     live = {(c.kind, c.metric): c for c in _live_clocks(record)}
     for key, clock in live.items():
         if key not in matched:

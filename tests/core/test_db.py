@@ -63,10 +63,19 @@ def test_a_tracked_write_gets_the_context_and_an_untracked_one_does_not(org_a, c
     [
         ('INSERT INTO "core_outboxmessage" ("topic") VALUES (%s)', False),
         ('UPDATE "sla_clock" SET "state" = %s WHERE "id" = %s', False),
+        # An append-only guard trigger reads no context.
+        ('INSERT INTO "core_ticketevent" ("event_type") VALUES (%s)', False),
         ('INSERT INTO "accounts_organisation" ("name") VALUES (%s)', True),
+        ('INSERT INTO public."accounts_organisation" ("name") VALUES (%s)', True),
         ('UPDATE "accounts_user" SET "email" = %s', True),
         ('DELETE FROM "config_items_relationship" WHERE "id" = %s', True),
-        ("WITH x AS (UPDATE sla_clock SET state = 'met') SELECT 1", True),
+        ("WITH x AS (UPDATE sla_clock SET state = 'met') SELECT 1", False),
+        (
+            "WITH x AS (INSERT INTO sla_clock (id) VALUES (1) RETURNING id) "
+            "UPDATE accounts_user SET email = '' FROM x",
+            True,
+        ),  # fmt: skip
+        ("COPY accounts_organisation (name) FROM STDIN", True),
         ('SELECT "id" FROM "accounts_organisation"', False),
     ],
 )

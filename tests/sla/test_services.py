@@ -683,6 +683,8 @@ def test_starting_two_clocks_costs_the_queries_of_one(db):
     TargetFactory(
         agreement=resolution.agreement, duration=H, calendar=calendar, metric=Metric.RESPONSE
     )
+    # The new target moved the configuration version: the next start reloads the targets.
+    sla.sla_record_start(record=IncidentFactory(), actor=None, at=start)
     incident = IncidentFactory()
     with CaptureQueriesContext(connection) as two:
         sla.sla_record_start(record=incident, actor=None, at=start)
