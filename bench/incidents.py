@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from pathlib import Path
 from bench._common import django_setup, machine_speed, summary, timed
 
 ROOT = Path(__file__).resolve().parent.parent
+_FORCE_PYTHON_CLIENT = False  # --client python
 # Common words of the volume titles, rare ones (no match: the worst case for a scan) and a
 # two-character Chinese word (too short for a trigram).
 # Settings of every part: production's (DEBUG off), without HTTPS and the hashed-static
@@ -237,12 +239,32 @@ def _gunicorn(app: str, workers: int, env: dict):
         server_log.close()
 
 
-def post_load(port: int, log: Path, *, path: str, request_for, connections: int, count: int,
-              duration: float, label: str) -> None:  # fmt: skip
-    """POST `count` requests over `connections` keep-alive connections (at most `duration`
-    seconds); request_for(n) gives connection n's (headers, body). Prints the rate and the
-    client and server latencies."""
-    before = log.read_text().count("\n") if log.exists() else 0
+def _wrk_post(port: int, *, path: str, request_for, connections: int, count: int,
+              duration: float) -> tuple[int, int, float, str]:  # fmt: skip
+    """The load by wrk (bench/post.lua) for `duration` seconds, one thread and connection
+    per connection asked for (wrk bounds a run by time, not by count). Returns (answers,
+    failures, seconds, client latency figures)."""
+    arguments = []
+    for n in range(connections):
+        headers, body = request_for(n)
+        arguments += [headers.get("Authorization", ""), body]
+    command = [
+        "wrk", "-t", str(connections), "-c", str(connections),
+        "-d", f"{max(int(duration), 1)}s", "--timeout", "30s",
+        "-s", str(ROOT / "bench" / "post.lua"), f"http://127.0.0.1:{port}{path}",
+        "--", *arguments,
+    ]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    answers, failures, socket_errors, seconds, p50, p95, p99, top = line.split()[1:]
+    client = f"n={answers} p50={float(p50):.2f} ms p95={float(p95):.2f} ms " \
+             f"p99={float(p99):.2f} ms max={float(top):.2f} ms (wrk)"  # fmt: skip
+    return int(answers), int(failures) + int(socket_errors), float(seconds), client
+
+
+def _python_post(port: int, *, path: str, request_for, connections: int, count: int,
+                 duration: float) -> tuple[int, int, float, str]:  # fmt: skip
+    """The load by Python threads with http.client (when wrk is missing)."""
     latencies: list[float] = []
     errors = []
     lock = threading.Lock()
@@ -275,14 +297,30 @@ def post_load(port: int, log: Path, *, path: str, request_for, connections: int,
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    return len(latencies), len(errors), elapsed, f"{summary(latencies)} (python)"
+
+
+def post_load(port: int, log: Path, *, path: str, request_for, connections: int, count: int,
+              duration: float, label: str) -> None:  # fmt: skip
+    """POST over `connections` connections; request_for(n) gives connection n's (headers,
+    body). The load comes from wrk where it is installed (the issue's tool; a Python
+    client's threads take CPU from the server on the same two cores and, holding the GIL,
+    are slow to close the connections the sync workers wait on), for `duration` seconds,
+    else from Python threads, `count` requests at most `duration` seconds. Prints the rate,
+    the client's latencies and the server's time per request (gunicorn's access log)."""
+    before = log.read_text().count("\n") if log.exists() else 0
+    load = _wrk_post if shutil.which("wrk") and not _FORCE_PYTHON_CLIENT else _python_post
+    answers, errors, elapsed, client = load(
+        port, path=path, request_for=request_for, connections=connections, count=count,
+        duration=duration,
+    )  # fmt: skip
     time.sleep(0.5)  # gunicorn writes its access log after the response
     lines = log.read_text().splitlines()[before:]
     server = [int(line.split()[3]) / 1000 for line in lines if line.startswith("POST")]
     print(
-        f"{label}, {connections} connection(s): {len(latencies)} creates in "
-        f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f}/s, errors {len(errors)}"
-        f"{' ' + str(sorted(set(errors))) if errors else ''}\n"
-        f"    client: {summary(latencies)}\n"
+        f"{label}, {connections} connection(s): {answers} creates in "
+        f"{elapsed:.1f} s = {answers / elapsed:.0f}/s, errors {errors}\n"
+        f"    client: {client}\n"
         f"    server: {summary(server)}"
     )
 
@@ -410,9 +448,13 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=1000, help="creates per load level")
     parser.add_argument("--duration", type=float, default=30, help="seconds per load level, max")
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers ($(nproc))")
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk",
+                        help="load generator of --http (python when wrk is missing)")  # fmt: skip
     parser.add_argument("--baseline", action="store_true",
                         help="with --http, first the yardstick: a bare DRF create")  # fmt: skip
     args = parser.parse_args()
+    global _FORCE_PYTHON_CLIENT
+    _FORCE_PYTHON_CLIENT = args.client == "python"
     # Every part runs as production does, with DEBUG off (DEBUG keeps a log of every query
     # and re-checks templates: it made the pages two to three times slower). Static files
     # are served unhashed, so no collectstatic manifest is needed.

@@ -133,7 +133,11 @@ class NumberCounter(models.Model):
 class TicketAttached(models.Model):
     """Binds a row to any ticket by content type and id (STYLE.md §5)."""
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    # No index of its own: every concrete model indexes (content_type, object_id, ...),
+    # which serves lookups by content type too; a second one only slows each INSERT.
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     object_id = models.PositiveBigIntegerField()
     ticket = GenericForeignKey("content_type", "object_id")
 
@@ -264,7 +268,8 @@ class OutboxMessage(models.Model):
 
     topic = models.CharField(max_length=100)
     payload = models.JSONField(default=dict)
-    dedup_key = models.CharField(max_length=200, unique=True)
+    # Unique by a constraint, not `unique=True`, which adds a LIKE index nobody queries.
+    dedup_key = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -280,6 +285,7 @@ class OutboxMessage(models.Model):
                 name="outbox_pending_idx",
             )
         ]
+        constraints = [models.UniqueConstraint(fields=["dedup_key"], name="outbox_dedup_key")]
 
     def __str__(self) -> str:
         return f"{self.topic} {self.dedup_key}"

@@ -481,7 +481,11 @@ class ClockEvent(models.Model):
     overlap or retry; `handled_at` marks its escalation actions as done."""
 
     clock = models.ForeignKey(
-        Clock, on_delete=models.CASCADE, related_name="events", verbose_name=_("clock")
+        Clock,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("clock"),
+        db_index=False,  # sla_clockevent_clock_idx (clock, occurred_at) serves it
     )
     kind = models.CharField(_("event"), max_length=20, choices=ClockEventKind.choices)
     occurred_at = models.DateTimeField(_("occurred at"))

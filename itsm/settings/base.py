@@ -106,6 +106,8 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("ITSM_DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's backend with a health check that costs no round trip on a quiet connection.
+DATABASES["default"]["ENGINE"] = "core.postgresql"
 # psycopg 3 with server-side parameter binding, so that a statement run
 # ITSM_DB_PREPARE_THRESHOLD times on a connection becomes a server-side prepared
 # statement and is not planned again (planning dominated the incident reads: 21 indexes,

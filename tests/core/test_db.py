@@ -74,7 +74,7 @@ def test_a_tracked_write_gets_the_context_and_an_untracked_one_does_not(org_a, c
             "WITH x AS (INSERT INTO sla_clock (id) VALUES (1) RETURNING id) "
             "UPDATE accounts_user SET email = '' FROM x",
             True,
-        ),  # fmt: skip
+        ),
         ("COPY accounts_organisation (name) FROM STDIN", True),
         ('SELECT "id" FROM "accounts_organisation"', False),
     ],
