@@ -1,9 +1,11 @@
 import copy
+import threading
 from functools import cache
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from core.db import CompiledQuery
 
@@ -56,6 +58,26 @@ class CachedFieldsModelSerializer(serializers.ModelSerializer):
             built = super().get_fields()
             cls._built_fields = built
         return fields_copy(built)
+
+    @classmethod
+    def represent(cls, instance, *, context: dict) -> ReturnDict:
+        """What `cls(instance, context=context).data` gives, rendered by one instance of
+        the serializer per class and thread whose fields are copied and bound once: a
+        single object's answer (every write of the API ends with one) builds no fields.
+        The instance keeps the last object and context until the thread's next call, for
+        renderers that read the serializer after the view returned (the browsable API)."""
+        renderers = _RENDERERS.__dict__
+        renderer = renderers.get(cls)
+        if renderer is None:
+            renderer = renderers[cls] = cls(context={})
+            renderer.fields  # noqa: B018 - built and bound once here
+        renderer.__dict__.pop("_data", None)  # Serializer.data's cached result
+        renderer.instance = instance
+        renderer._context = context
+        return ReturnDict(renderer.to_representation(instance), serializer=renderer)
+
+
+_RENDERERS = threading.local()  # CachedFieldsModelSerializer.represent's, per thread
 
 
 @cache

@@ -184,8 +184,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def _answer(self, incident: Incident, status_code: int = status.HTTP_200_OK) -> Response:
         """The incident in the user's shape, with its ETag."""
-        serializer = self.get_serializer_class()(incident, context=self.get_serializer_context())
-        response = Response(serializer.data, status=status_code)
+        data = self.get_serializer_class().represent(
+            incident, context=self.get_serializer_context()
+        )
+        response = Response(data, status=status_code)
         response["ETag"] = _etag(incident)
         return response
 
