@@ -1,9 +1,11 @@
 """core.api.serializers: fields built once per class (CachedFieldsModelSerializer), copied
 cheaply per instance (fields_copy), never shared between instances; primary-key references
-read by a compiled statement (CompiledPrimaryKeyRelatedField) as DRF reads them."""
+read by a compiled statement (CompiledPrimaryKeyRelatedField) as DRF reads them; single
+objects rendered by a shared instance (represent) as by a new one."""
 
 import pytest
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from accounts.models import SupportGroup
 from config_items.api.serializers import ImpactSerializer
@@ -13,7 +15,9 @@ from incidents.api.serializers import (
     IncidentSerializer,
     UserRefSerializer,
 )
+from incidents.selectors import incident_get
 from tests.factories import SupportGroupFactory
+from tests.incidents.factories import IncidentFactory
 
 
 def test_each_instance_gets_its_own_bound_fields_from_the_class_copy():
@@ -97,3 +101,23 @@ def test_a_reference_field_renders_what_the_nested_serializer_renders(agent, man
     assert [p["id"] for p in expected["many"]] == [agent.pk, manager.pk]
     assert expected["none"] is None
     assert Referenced().fields["one"].read_only
+
+
+@pytest.mark.django_db
+def test_represent_renders_what_a_new_serializer_renders_call_after_call(agent, manager, rf):
+    def context(user):
+        request = Request(rf.get("/api/v1/incidents/", HTTP_HOST="localhost"))
+        request.user = user
+        return {"request": request}
+
+    first = IncidentFactory(title="Printer offline", description="*Floor* 3")
+    second = IncidentFactory(title="VPN drops", assignee=agent, is_major=True)
+    calls = [(first, agent), (second, manager), (first, manager), (second, agent)]
+
+    for incident, user in calls:
+        incident = incident_get(user=user, pk=incident.pk)
+        expected = IncidentSerializer(incident, context=context(user)).data
+        rendered = IncidentSerializer.represent(incident, context=context(user))
+        assert rendered == expected
+        assert rendered.serializer.instance is incident  # for the browsable API
+    assert IncidentSerializer.represent(first, context=context(agent))["title"] == "Printer offline"
