@@ -21,6 +21,8 @@ from django.db import connection
 T = TypeVar("T")
 
 _VERSION_SQL = "SELECT version FROM core_configversion WHERE area = %s"
+_VERSIONS_SQL = "SELECT area, version FROM core_configversion WHERE area = ANY(%s)"
+_READ = object()
 
 
 class ConfigCache(Generic[T]):
@@ -31,11 +33,14 @@ class ConfigCache(Generic[T]):
         self.load = load
         self._copy: tuple[int, T] | None = None
 
-    def get(self) -> T:
-        with connection.cursor() as cursor:
-            cursor.execute(_VERSION_SQL, [self.area])
-            row = cursor.fetchone()
-        version = row[0] if row else None
+    def get(self, version: int | None | object = _READ) -> T:
+        """The current value; `version` is the area's, when the caller read it already
+        (`configs_get`)."""
+        if version is _READ:
+            with connection.cursor() as cursor:
+                cursor.execute(_VERSION_SQL, [self.area])
+                row = cursor.fetchone()
+            version = row[0] if row else None
         copy = self._copy
         if copy is not None and version is not None and copy[0] == version:
             return copy[1]
@@ -44,3 +49,12 @@ class ConfigCache(Generic[T]):
         # check a copy against, so none is kept.
         self._copy = None if version is None else (version, value)
         return value
+
+
+def configs_get(*caches: ConfigCache) -> tuple:
+    """The current values of several caches, their versions read in one statement (a
+    service that needs two areas pays one round trip)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSIONS_SQL, [[c.area for c in caches]])
+        versions = dict(cursor.fetchall())
+    return tuple(c.get(version=versions.get(c.area)) for c in caches)

@@ -166,6 +166,19 @@ def _insert_sql(model, count: int, on_conflict_nothing: bool) -> tuple[str, tupl
     return sql, fields
 
 
+def insert_values(obj, fields) -> list:
+    """The values of a new instance's `fields` as an INSERT writes them (auto_now_add,
+    JSON...), as Django prepares them."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def inserted(obj, pk) -> None:
+    """Mark a new instance as written with primary key `pk`, as `save()` would."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
 def rows_insert(objs: list, *, on_conflict_nothing: bool = False) -> list:
     """INSERT new model instances of one model in one statement and set their primary keys,
     as `bulk_create` does for the rows it wrote. The statement's text is built once per
@@ -178,15 +191,13 @@ def rows_insert(objs: list, *, on_conflict_nothing: bool = False) -> list:
         return objs
     model = type(objs[0])
     sql, fields = _insert_sql(model, len(objs), on_conflict_nothing)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    params = [value for obj in objs for value in insert_values(obj, fields)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [row[0] for row in cursor.fetchall()]
     if len(keys) == len(objs):  # with conflicts skipped, which rows were written is unknown
         for obj, key in zip(objs, keys, strict=True):
-            obj.pk = key
-            obj._state.adding = False
-            obj._state.db = connection.alias
+            inserted(obj, key)
     return objs
 
 

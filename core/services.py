@@ -7,13 +7,14 @@ apps call them from their own services, inside their own transaction.
 import hashlib
 import mimetypes
 import secrets
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 
 from .choices import CommentVisibility, EventType
-from .db import rows_insert
+from .db import insert_values, inserted, rows_insert
 from .exceptions import DomainError
 from .models import Attachment, Comment, NumberCounter, SavedFilter, TicketBase, TicketEvent
 
@@ -35,6 +36,23 @@ _EXTRA_MIME_TYPES = {
 }
 
 
+# Creates the prefix's counter on first use, else increments it under the row lock: one
+# statement, no read-then-write race.
+_COUNTERS = NumberCounter._meta.db_table
+_COUNTER_NEXT_SQL = (
+    f"INSERT INTO {_COUNTERS} (prefix, last_value) VALUES (%s, 1) "  # noqa: S608
+    f"ON CONFLICT (prefix) DO UPDATE SET last_value = {_COUNTERS}.last_value + 1 "
+    "RETURNING last_value"
+)
+
+
+def _in_create_transaction(name: str):
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"{name} must run inside the create transaction")
+    return connection
+
+
 def ticket_number_next(*, prefix: str) -> str:
     """Allocate the next ticket number for a prefix, e.g. INC0000042.
 
@@ -42,21 +60,44 @@ def ticket_number_next(*, prefix: str) -> str:
     never receive the same number; it must run inside the creating transaction so a
     rolled-back create gives its number back instead of leaving a gap.
     """
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        raise RuntimeError("ticket_number_next must run inside the create transaction")
-    table = NumberCounter._meta.db_table
+    connection = _in_create_transaction("ticket_number_next")
     with connection.cursor() as cursor:
-        # One statement: creates the counter on first use, else increments it under the
-        # row lock; no read-then-write race.
-        cursor.execute(
-            f"INSERT INTO {table} (prefix, last_value) VALUES (%s, 1) "  # noqa: S608
-            f"ON CONFLICT (prefix) DO UPDATE SET last_value = {table}.last_value + 1 "
-            "RETURNING last_value",
-            [prefix],
-        )
+        cursor.execute(_COUNTER_NEXT_SQL, [prefix])
         value = cursor.fetchone()[0]
     return f"{prefix}{value:07d}"
+
+
+@lru_cache(maxsize=16)
+def _ticket_insert_sql(model) -> tuple[str, tuple]:
+    number = model._meta.get_field("number")
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key and f != number)
+    quote = connection.ops.quote_name
+    digits = "last_value::text"
+    # Names from the model's metadata, values as parameters; the number as
+    # ticket_number_next formats it (seven digits at least).
+    sql = (
+        f"WITH counter AS ({_COUNTER_NEXT_SQL}) "  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({quote(number.column)}, {', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ((SELECT %s || lpad({digits}, greatest(7, length({digits})), '0') "
+        f"FROM counter), {', '.join(['%s'] * len(fields))}) "
+        f"RETURNING {quote(model._meta.pk.column)}, {quote(number.column)}"
+    )
+    return sql, fields
+
+
+def ticket_insert(ticket: TicketBase) -> None:
+    """Write a new ticket with the next number of its model's NUMBER_PREFIX, in one
+    statement: the counter as `ticket_number_next` allocates it, the row as `rows_insert`
+    writes it (no signals). Sets the ticket's primary key and number. Inside the creating
+    transaction, which holds the counter's row lock until it ends."""
+    connection = _in_create_transaction("ticket_insert")
+    sql, fields = _ticket_insert_sql(type(ticket))
+    prefix = type(ticket).NUMBER_PREFIX
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix, prefix, *insert_values(ticket, fields)])
+        pk, ticket.number = cursor.fetchone()
+    inserted(ticket, pk)
 
 
 def event_record(

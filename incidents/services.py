@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,11 +19,11 @@ from django_fsm import can_proceed, has_transition_perm
 from accounts.models import SupportGroup, User
 from config_items.models import ConfigurationItem
 from core.choices import CommentVisibility, EventType
-from core.db import rows_insert
+from core.config_cache import ConfigCache, configs_get
 from core.exceptions import DomainError
 from core.models import Comment, TicketEvent
 from core.outbox import outbox_enqueue
-from core.services import comment_add, event_record, events_record, ticket_number_next
+from core.services import comment_add, event_record, events_record, ticket_insert
 from sla import services as sla
 
 from .choices import OPEN_STATUSES, Channel, IncidentStatus, PendingReason, ResolutionCode
@@ -63,19 +63,27 @@ TRANSITION_LABELS = {
 }
 
 
-def priority_for(*, impact: int, urgency: int) -> int:
-    """Priority from the admin-editable impact x urgency matrix (3 if the cell is missing)."""
-    # Written out: the ORM's query building cost four times the query on every create.
-    with connection.cursor() as cursor:
-        cursor.execute(_PRIORITY_SQL, [impact, urgency])
-        row = cursor.fetchone()
-    return row[0] if row else 3
+def _priority_matrix_load() -> dict[tuple[int, int], int]:
+    return {
+        (impact, urgency): priority
+        for impact, urgency, priority in PriorityMatrix.objects.values_list(
+            "impact", "urgency", "priority"
+        )
+    }
 
 
-_PRIORITY_SQL = (
-    f"SELECT priority FROM {PriorityMatrix._meta.db_table} "  # noqa: S608
-    "WHERE impact = %s AND urgency = %s"
-)
+# The matrix, kept per process and checked against the `incidents` configuration version
+# (a trigger on its table moves it: migration 0006) before each use.
+PRIORITY_MATRIX = ConfigCache("incidents", _priority_matrix_load)
+
+
+def priority_for(
+    *, impact: int, urgency: int, matrix: dict[tuple[int, int], int] | None = None
+) -> int:
+    """Priority from the admin-editable impact x urgency matrix (3 if the cell is missing);
+    `matrix`: from PRIORITY_MATRIX when the caller read it already."""
+    matrix = PRIORITY_MATRIX.get() if matrix is None else matrix
+    return matrix.get((impact, urgency), 3)
 
 
 def _json(value: Any) -> Any:
@@ -249,6 +257,8 @@ def incident_create(
             if rule.is_round_robin:
                 assignee = round_robin_member(group=rule.group)
     now = timezone.now()
+    # The priority matrix and the SLA targets, their versions checked in one statement.
+    matrix, matching = configs_get(PRIORITY_MATRIX, sla.MATCHING)
     incident = Incident(
         title=(title or "").strip(),
         description=description,
@@ -260,7 +270,7 @@ def incident_create(
         subcategory=subcategory,
         impact=impact,
         urgency=urgency,
-        priority=priority_for(impact=impact, urgency=urgency),
+        priority=priority_for(impact=impact, urgency=urgency, matrix=matrix),
         assignment_group=assignment_group,
         assignee=assignee,
         parent=parent,
@@ -279,14 +289,13 @@ def incident_create(
     if assigned:
         incident.assign()
         incident.assigned_at = now
-    plan = sla.sla_record_plan(record=incident, at=now)
+    plan = sla.sla_record_plan(record=incident, at=now, matching=matching)
     incident.sla_due_at = plan.due_at
-    # Last before the INSERT: the counter's row stays locked until the commit, and
-    # concurrent creates queue on it.
-    incident.number = ticket_number_next(prefix=Incident.NUMBER_PREFIX)
-    # Written by rows_insert, its INSERT built once per process (Django's insert compiler
-    # costs more than PostgreSQL's work here); nothing listens to Incident's save signals.
-    rows_insert([incident])
+    # The number is taken from the counter by the INSERT itself, last: the counter's row
+    # stays locked until the commit, and concurrent creates queue on it. The statement is
+    # built once per process (Django's insert compiler costs more than PostgreSQL's work
+    # here); nothing listens to Incident's save signals.
+    ticket_insert(incident)
     if configuration_items:
         incident.configuration_items.set(configuration_items)
     events = [

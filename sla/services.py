@@ -221,14 +221,15 @@ def _matching_load() -> Matching:
 
 
 # Kept per process and checked against the `sla` configuration version on each use: every
-# write to an agreement, target or calendar table moves it (sla migration 0007).
-_MATCHING = ConfigCache("sla", _matching_load)
+# write to an agreement, target or calendar table moves it (sla migration 0007). A process
+# service that reads another area too reads both versions at once (core.configs_get).
+MATCHING = ConfigCache("sla", _matching_load)
 
 
 def matching_get() -> Matching:
     """The current targets and calendars to match a record against (one primary-key read
     while they are unchanged)."""
-    return _MATCHING.get()
+    return MATCHING.get()
 
 
 def record_type_of(record: Any) -> str:
@@ -798,14 +799,16 @@ def _clock_recompute(
 # --- what process services call ----------------------------------------------------------
 
 
-def sla_record_plan(*, record: Any, at: datetime | None = None) -> ClockPlan:
+def sla_record_plan(
+    *, record: Any, at: datetime | None = None, matching: Matching | None = None
+) -> ClockPlan:
     """The clocks a new record will start (response and resolution, one per agreement
     kind), matched and scheduled from its facts before it is written: a process service
     stores `plan.due_at` as the record's sla_due_at in its INSERT, then passes the plan to
-    `sla_record_start`."""
+    `sla_record_start`. `matching`: from `MATCHING` when the caller read it already."""
     at = at or timezone.now()
     facts = record.sla_facts()
-    matching = matching_get()
+    matching = matching or matching_get()
     matched = target_match(record=record, facts=facts, matching=matching)
     picks = [pick for _key, pick in sorted(matched.items())]
     return _clocks_plan(record, picks, facts, at, _Specs(matching.specs))

@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
+from django.test.utils import CaptureQueriesContext
 
 from core.choices import CommentVisibility, EventType
 from core.exceptions import DomainError
@@ -14,6 +15,7 @@ from core.services import (
     comment_add,
     event_record,
     ticket_changes_record,
+    ticket_insert,
     ticket_number_next,
 )
 from tests.core.factories import DemoTicketFactory
@@ -46,6 +48,45 @@ def test_rolled_back_create_gives_its_number_back():
 
     with transaction.atomic():
         assert ticket_number_next(prefix="INC") == "INC0000002"
+
+
+def test_ticket_insert_numbers_and_writes_the_row_in_one_statement():
+    ticket = DemoTicketFactory.build(number="", title="Scanner offline")
+    with transaction.atomic():
+        ticket_number_next(prefix="DEM")
+        with CaptureQueriesContext(connection) as queries:
+            ticket_insert(ticket)
+
+    assert len(queries) == 1
+    assert ticket.number == "DEM0000002"
+    stored = type(ticket).objects.get(pk=ticket.pk)
+    assert (stored.number, stored.title) == ("DEM0000002", "Scanner offline")
+    assert not ticket._state.adding
+
+
+def test_ticket_insert_formats_numbers_as_ticket_number_next_does():
+    NumberCounter.objects.create(prefix="DEM", last_value=9_999_999)
+    with transaction.atomic():
+        ticket = DemoTicketFactory.build(number="")
+        ticket_insert(ticket)
+        after = ticket_number_next(prefix="DEM")
+
+    assert (ticket.number, after) == ("DEM10000000", "DEM10000001")
+
+
+def test_a_rolled_back_ticket_insert_gives_its_number_back():
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        ticket_insert(DemoTicketFactory.build(number=""))
+        1 / 0  # noqa: B018
+
+    with transaction.atomic():
+        assert ticket_number_next(prefix="DEM") == "DEM0000001"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ticket_insert_outside_a_transaction_is_refused():
+    with pytest.raises(RuntimeError):
+        ticket_insert(DemoTicketFactory.build(number=""))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,5 +1,5 @@
-"""The `sla` configuration version (core.ConfigVersion, moved by statement triggers) and the
-per-process copy of the matching data checked against it (core.config_cache)."""
+"""The `sla` and `incidents` configuration versions (core.ConfigVersion, moved by statement
+triggers) and the per-process copies checked against them (core.config_cache)."""
 
 import datetime as dt
 
@@ -7,8 +7,10 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from core.config_cache import ConfigCache
+from core.config_cache import ConfigCache, configs_get
 from core.models import ConfigVersion
+from incidents.models import PriorityMatrix
+from incidents.services import PRIORITY_MATRIX
 from sla import services as sla
 from sla.models import Agreement, BusinessCalendar, Target
 from tests.factories import SupportGroupFactory
@@ -25,8 +27,8 @@ from tests.sla.factories import (
 H = dt.timedelta(hours=1)
 
 
-def version() -> int:
-    return ConfigVersion.objects.get(area="sla").version
+def version(area: str = "sla") -> int:
+    return ConfigVersion.objects.get(area=area).version
 
 
 @pytest.mark.parametrize(
@@ -142,3 +144,23 @@ def test_while_nothing_changed_matching_reads_one_row(db):
     assert [q["sql"] for q in queries] == [
         "SELECT version FROM core_configversion WHERE area = 'sla'"
     ]
+
+
+def test_a_priority_matrix_edit_moves_the_incidents_version_only(db):
+    sla_before, before = version(), version("incidents")
+
+    PriorityMatrix.objects.filter(impact=1, urgency=1).update(priority=2)
+
+    assert version("incidents") > before
+    assert version() == sla_before
+
+
+def test_two_areas_are_checked_in_one_statement(db):
+    configs_get(PRIORITY_MATRIX, sla.MATCHING)
+
+    with CaptureQueriesContext(connection) as queries:
+        matrix, matching = configs_get(PRIORITY_MATRIX, sla.MATCHING)
+
+    assert len(queries) == 1
+    assert matrix[(1, 1)] == 1
+    assert isinstance(matching, sla.Matching)

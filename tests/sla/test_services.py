@@ -167,8 +167,13 @@ def test_a_new_assigned_incident_is_written_once_with_its_sla_due_and_assignment
             actor=agent, caller=customer_a, title="Switch down", assignment_group=group
         )
 
-    writes = [q["sql"] for q in queries if '"incidents_incident"' in q["sql"].split(" (")[0]]
-    assert len(writes) == 1 and writes[0].startswith("INSERT"), writes
+    writes = [
+        q["sql"]
+        for q in queries
+        if 'INSERT INTO "incidents_incident"' in q["sql"]
+        or 'UPDATE "incidents_incident"' in q["sql"]
+    ]
+    assert len(writes) == 1 and "INSERT" in writes[0], writes
     stored = Incident.objects.get(pk=incident.pk)
     assert stored.status == "assigned"
     assert stored.assigned_at == stored.created_at
