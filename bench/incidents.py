@@ -8,10 +8,12 @@ Run against a database filled by
 
 In-process parts call the views through Django's test client (server time without the
 network). --http starts gunicorn (`-w $(nproc) -k sync`, DEBUG off) on a free loopback
-port and drives POST /api/v1/incidents/ with keep-alive connections, one agent token per
-connection; it reports the client-side latency and, from gunicorn's access log, the server
-time of each request. Every loop is bounded by a count and a time limit. The runs add the
-incidents they create to the database (a few thousand).
+port and drives POST /api/v1/incidents/ over N connections (gunicorn's sync workers close
+each after its response), one agent token per connection, with wrk (`apt-get install
+wrk`; bench/post.lua) for --duration seconds per level, or with Python threads where wrk
+is missing (`--client python`, bounded by --creates and --duration); it reports the
+client-side latency and, from gunicorn's access log, the server time of each request.
+The runs add the incidents they create to the database (a few thousand per run).
 """
 
 import argparse

@@ -6,12 +6,14 @@ from drf_spectacular.views import SpectacularAPIView
 from core.api.views import SwaggerUIView
 from core.views import HealthView
 
+# Each app's API under its own prefix where it has one: a request is matched against the
+# patterns of its app only, not against every router's before it.
 api_v1 = [
+    path("incidents/", include("incidents.api.urls")),
+    path("cmdb/", include("config_items.api.urls")),
+    path("sla/", include("sla.api.urls")),
     path("", include("core.api.urls")),
     path("", include("accounts.api.urls")),
-    path("", include("config_items.api.urls")),
-    path("", include("incidents.api.urls")),
-    path("sla/", include("sla.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SwaggerUIView.as_view(url_name="api-v1:schema"), name="docs"),
 ]

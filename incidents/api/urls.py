@@ -5,6 +5,6 @@ from . import views
 app_name = "incidents-api"
 
 router = SimpleRouter()
-router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("", views.IncidentViewSet, basename="incident")  # under incidents/
 
 urlpatterns = router.urls
