@@ -70,16 +70,25 @@ def _triggered_tables(cursor) -> frozenset[str]:
     return tables
 
 
+@lru_cache(maxsize=4096)
+def _tables_written(text: str) -> frozenset[str] | None:
+    """None for a statement that fires no row trigger; else the tables it writes (none
+    found: unknown). Statement texts repeat, their parameters apart: parsed once each."""
+    text = text.lstrip().lower()
+    if text.startswith(_SKIPPED_PREFIXES):
+        return None
+    return frozenset(match.group(1) for match in _WRITTEN_TABLE.finditer(text))
+
+
 def _needs_context(cursor, sql) -> bool:
     text = sql.decode() if isinstance(sql, bytes) else (sql or "")
-    text = text.lstrip().lower()
+    written = _tables_written(text) if isinstance(text, str) else frozenset()
     if (
-        text.startswith(_SKIPPED_PREFIXES)
+        written is None
         or getattr(cursor, "name", None)
         or pghistory_runtime._is_transaction_errored(cursor)
     ):
         return False
-    written = {match.group(1) for match in _WRITTEN_TABLE.finditer(text)}
     return not written or not written.isdisjoint(_triggered_tables(cursor))
 
 
@@ -269,8 +278,13 @@ class CompiledQuery:
             klass_info = compiler.klass_info
             fields = klass_info["select_fields"]
             start, end = fields[0], fields[-1] + 1
+            # The columns' converters, looked up once (results_iter looks them up per run).
+            converters = compiler.get_converters(
+                [column[0] for column in compiler.select[: compiler.col_count]]
+            )
             compiled = cache[self] = (
                 compiler,
+                converters,
                 sql,
                 list(params),
                 slots,
@@ -284,17 +298,28 @@ class CompiledQuery:
 
     def list(self, *values, using: str = "default") -> list:
         """The instances of the rows for these parameter values."""
-        compiler, sql, params, slots, model, (start, end), names, populators, annotations = (
-            self._compiled(using)
-        )
+        (
+            compiler,
+            converters,
+            sql,
+            params,
+            slots,
+            model,
+            (start, end),
+            names,
+            populators,
+            annotations,
+        ) = self._compiled(using)
         params = params.copy()
         for position, index, kind in slots:
             params[position] = kind(values[index])
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
         instances = []
-        for row in compiler.results_iter([rows]):
+        for row in rows:
             instance = model.from_db(using, names, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)

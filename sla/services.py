@@ -303,12 +303,12 @@ def clock_elapsed(clock: Clock, spec: CalendarSpec, now: datetime) -> timedelta:
     return clock.elapsed
 
 
-def _moments(
+def _due_moments(
     clock: Clock, spec: CalendarSpec, now: datetime, percents: list[int]
-) -> list[ClockDue]:
-    """The due rows of a running clock (the wall-clock moment of each threshold still to
-    fire), unsaved; none for a paused or stopped clock. Sets the clock's deadline_at (a
-    paused clock has none)."""
+) -> list[tuple[int, datetime]]:
+    """(threshold, wall-clock moment it fires) of each threshold still to fire of a running
+    clock; none for a paused or stopped clock. Sets the clock's deadline_at (a paused
+    clock has none)."""
     if clock.state != ClockState.RUNNING:
         if clock.state == ClockState.PAUSED:
             clock.deadline_at = None
@@ -320,12 +320,19 @@ def _moments(
         if goal > reached:
             cursor = business_add(spec, cursor, goal - reached)
             reached = goal
-        moments.append(cursor)
+        moments.append((percent, cursor))
     if 100 in percents:
-        clock.deadline_at = moments[percents.index(100)]
+        clock.deadline_at = moments[percents.index(100)][1]
+    return moments
+
+
+def _moments(
+    clock: Clock, spec: CalendarSpec, now: datetime, percents: list[int]
+) -> list[ClockDue]:
+    """The due rows of a running clock (`_due_moments`), unsaved."""
     return [
         ClockDue(clock=clock, percent=percent, due_at=moment)
-        for percent, moment in zip(percents, moments, strict=True)
+        for percent, moment in _due_moments(clock, spec, now, percents)
     ]
 
 
@@ -505,7 +512,7 @@ class ClockPlan:
     picks: list[tuple[Candidate, dict[str, Any]]]
     facts: dict[str, Any]
     clocks: list[Clock]
-    dues: list[ClockDue]
+    dues: list[tuple[int, int, datetime]]  # (target, threshold, moment): rows to insert
     specs: _Specs
 
     @property
@@ -545,7 +552,11 @@ def _clocks_plan(
         )
         _facts_apply(clock, facts)
         spec = specs.known(candidate.calendar_id, candidate.calendar_version)
-        dues += _moments(clock, spec, at, _percents(candidate.thresholds, set()))
+        percents = _percents(candidate.thresholds, set())
+        dues += [
+            (candidate.target_id, percent, moment)
+            for percent, moment in _due_moments(clock, spec, at, percents)
+        ]
         clocks.append(clock)
     return ClockPlan(at=at, picks=picks, facts=facts, clocks=clocks, dues=dues, specs=specs)
 
@@ -617,7 +628,9 @@ SELECT id, target_id, updated_at FROM clocks
 """
 
 
-def _clocks_insert(clocks: list[Clock], dues: list[ClockDue], at: datetime, actor: Any) -> None:
+def _clocks_insert(
+    clocks: list[Clock], dues: list[tuple[int, int, datetime]], at: datetime, actor: Any
+) -> None:
     """Insert new running clocks of one record with their due rows and started events;
     sets their primary keys as bulk_create would."""
     first = clocks[0]
@@ -640,9 +653,9 @@ def _clocks_insert(clocks: list[Clock], dues: list[ClockDue], at: datetime, acto
                 "durations": [c.target_duration for c in clocks],
                 "deadlines": [c.deadline_at for c in clocks],
                 "reasons": [json.dumps(c.match_reason) for c in clocks],
-                "due_targets": [d.clock.target_id for d in dues],
-                "due_percents": [d.percent for d in dues],
-                "due_moments": [d.due_at for d in dues],
+                "due_targets": [target for target, _percent, _moment in dues],
+                "due_percents": [percent for _target, percent, _moment in dues],
+                "due_moments": [moment for _target, _percent, moment in dues],
                 "started": ClockEventKind.STARTED.value,
                 "actor": actor.pk if getattr(actor, "pk", None) else None,
             },
@@ -652,10 +665,6 @@ def _clocks_insert(clocks: list[Clock], dues: list[ClockDue], at: datetime, acto
         clock.pk, clock.updated_at = inserted[clock.target_id]
         clock._state.adding = False
         clock._state.db = connection.alias
-    for due in dues:
-        due.clock_id = due.clock.pk
-        due._state.adding = False
-        due._state.db = connection.alias
 
 
 def _clock_pause(clock: Clock, reason: str, at: datetime, actor: Any, specs: _Specs) -> None:

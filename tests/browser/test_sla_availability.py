@@ -83,6 +83,11 @@ def test_manager_records_outages_and_sees_availability_change(
     expect(ongoing).to_have_count(1)
     screenshot(page, "sla_outages")
     outages.get_by_label("Ended at").fill((now - dt.timedelta(minutes=10)).strftime(INPUT_FORMAT))
+    # The card reloads on each outage change by swapping itself out: until htmx has
+    # processed the new card, a change announced then would find no listener.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     outages.get_by_role("button", name="End outage").click()
 
     expect(outages.locator("tr", has_text="Ongoing")).to_have_count(0)
