@@ -207,9 +207,9 @@ def inprocess_section(args, agent, customer) -> None:
 
 
 @contextlib.contextmanager
-def _gunicorn(app: str, workers: int, env: dict):
-    """gunicorn serving `app` on a free loopback port, its access log giving each request's
-    server time; yields (port, log)."""
+def _gunicorn(app: str, workers: int, env: dict, root: Path = ROOT):
+    """gunicorn serving `app` from the checkout `root` on a free loopback port, its access
+    log giving each request's server time; yields (port, log)."""
     port = _free_port()
     log = Path(tempfile.mkdtemp(prefix="bench-incidents-")) / "access.log"
     command = [
@@ -223,7 +223,7 @@ def _gunicorn(app: str, workers: int, env: dict):
         "--log-level", "warning",
     ]  # fmt: skip
     server_log = (log.parent / "server.log").open("w")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=server_log, stderr=server_log)
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=server_log, stderr=server_log)
     try:
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -342,28 +342,54 @@ def baseline_section(args, workers: int) -> None:
                       label="bare DRF create", **load)  # fmt: skip
 
 
-def http_section(args, agents, customer, group_of) -> None:
+def load_people() -> tuple[list, object, dict[int, int]]:
+    """The load's people: eight volume agents, a customer, each agent's first group."""
+    from accounts.models import SupportGroupMembership, User
+
+    memberships = list(
+        SupportGroupMembership.objects.filter(user__username__startswith="vol")
+        .order_by("user_id")
+        .values_list("user_id", "group_id")[:200]
+    )
+    group_of: dict[int, int] = {}
+    for user_id, group_id in memberships:
+        group_of.setdefault(user_id, group_id)
+    agents = list(User.objects.filter(pk__in=list(group_of)[:8]).order_by("pk"))
+    customer = User.objects.filter(organisation__isnull=False, is_active=True).first()
+    return agents, customer, group_of
+
+
+def create_requests(agents, customer, group_of) -> list[tuple[dict, str]]:
+    """(headers, body) per agent: a phone call logged for the customer, assigned to the
+    agent's group, with a new API token of the agent."""
     from accounts.services import api_token_create
 
+    requests = []
+    for agent in agents:
+        key = api_token_create(user=agent, name="bench", actor=agent)[1]
+        body = {
+            "title": "VPN disconnects every few minutes",
+            "caller": customer.pk,
+            "channel": "phone",
+            "impact": 2,
+            "urgency": 2,
+            "assignment_group": group_of[agent.pk],
+        }
+        requests.append(({"Authorization": f"Token {key}"}, json.dumps(body)))
+    return requests
+
+
+def http_section(args, agents, customer, group_of) -> None:
     env = {**os.environ, **_PRODUCTION_ENV}
     workers = args.workers or os.cpu_count() or 2
     if args.baseline:
         baseline_section(args, workers)
     with _gunicorn("itsm.wsgi", workers, env) as (port, log):
-        keys = [api_token_create(user=a, name="bench", actor=a)[1] for a in agents]
+        requests = create_requests(agents, customer, group_of)
         print(f"gunicorn -w {workers} -k sync on 127.0.0.1:{port}, DEBUG off")
 
         def request_for(n: int) -> tuple[dict, str]:
-            agent = agents[n % len(agents)]
-            body = {
-                "title": "VPN disconnects every few minutes",
-                "caller": customer.pk,
-                "channel": "phone",
-                "impact": 2,
-                "urgency": 2,
-                "assignment_group": group_of[agent.pk],
-            }
-            return {"Authorization": f"Token {keys[n % len(keys)]}"}, json.dumps(body)
+            return requests[n % len(requests)]
 
         load = {
             "path": "/api/v1/incidents/",
@@ -374,7 +400,8 @@ def http_section(args, agents, customer, group_of) -> None:
         for connections in args.connections:
             post_load(port, log, connections=connections, count=args.creates,
                       label="API create", **load)  # fmt: skip
-        reads_section(args, port, log, agents[0], keys[0])
+        key = requests[0][0]["Authorization"].removeprefix("Token ")
+        reads_section(args, port, log, agents[0], key)
 
 
 def reads_section(args, port: int, log: Path, agent, key: str) -> None:
@@ -467,7 +494,7 @@ def main() -> None:
 
     from django.db import connection
 
-    from accounts.models import SupportGroupMembership, User
+    from accounts.models import User
     from core.models import Comment
     from incidents.choices import OPEN_STATUSES
     from incidents.models import Incident
@@ -483,17 +510,8 @@ def main() -> None:
     print(machine_speed())
     if total < 10000:
         raise SystemExit("seed first: manage.py seed_volume --users 20000 --incidents 1000000")
-    memberships = list(
-        SupportGroupMembership.objects.filter(user__username__startswith="vol")
-        .order_by("user_id")
-        .values_list("user_id", "group_id")[:200]
-    )
-    group_of: dict[int, int] = {}
-    for user_id, group_id in memberships:
-        group_of.setdefault(user_id, group_id)
-    agents = list(User.objects.filter(pk__in=list(group_of)[:8]).order_by("pk"))
+    agents, customer, group_of = load_people()
     agent = agents[0]
-    customer = User.objects.filter(organisation__isnull=False, is_active=True).first()
 
     if "search" in args.parts:
         search_section(agent, args.samples)
