@@ -35,7 +35,6 @@ from pathlib import Path
 from bench._common import django_setup, machine_speed, summary, timed
 
 ROOT = Path(__file__).resolve().parent.parent
-_FORCE_PYTHON_CLIENT = False  # --client python
 # Common words of the volume titles, rare ones (no match: the worst case for a scan) and a
 # two-character Chinese word (too short for a trigram).
 # Settings of every part: production's (DEBUG off), without HTTPS and the hashed-static
@@ -303,7 +302,7 @@ def _python_post(port: int, *, path: str, request_for, connections: int, count: 
 
 
 def post_load(port: int, log: Path, *, path: str, request_for, connections: int, count: int,
-              duration: float, label: str) -> None:  # fmt: skip
+              duration: float, label: str, client: str = "wrk") -> None:  # fmt: skip
     """POST over `connections` connections; request_for(n) gives connection n's (headers,
     body). The load comes from wrk where it is installed (the issue's tool; a Python
     client's threads take CPU from the server on the same two cores and, holding the GIL,
@@ -311,8 +310,8 @@ def post_load(port: int, log: Path, *, path: str, request_for, connections: int,
     else from Python threads, `count` requests at most `duration` seconds. Prints the rate,
     the client's latencies and the server's time per request (gunicorn's access log)."""
     before = log.read_text().count("\n") if log.exists() else 0
-    load = _wrk_post if shutil.which("wrk") and not _FORCE_PYTHON_CLIENT else _python_post
-    answers, errors, elapsed, client = load(
+    load = _wrk_post if client == "wrk" and shutil.which("wrk") else _python_post
+    answers, errors, elapsed, latencies = load(
         port, path=path, request_for=request_for, connections=connections, count=count,
         duration=duration,
     )  # fmt: skip
@@ -322,7 +321,7 @@ def post_load(port: int, log: Path, *, path: str, request_for, connections: int,
     print(
         f"{label}, {connections} connection(s): {answers} creates in "
         f"{elapsed:.1f} s = {answers / elapsed:.0f}/s, errors {errors}\n"
-        f"    client: {client}\n"
+        f"    client: {latencies}\n"
         f"    server: {summary(server)}"
     )
 
@@ -335,7 +334,12 @@ def baseline_section(args, workers: int) -> None:
     body = json.dumps({"title": "VPN disconnects every few minutes", "body": ""})
     with _gunicorn("bench.baseline.wsgi", workers, env) as (port, log):
         print(f"yardstick: bare DRF create (bench/baseline), gunicorn -w {workers} -k sync")
-        load = {"path": "/notes/", "request_for": lambda n: ({}, body), "duration": args.duration}
+        load = {
+            "path": "/notes/",
+            "request_for": lambda n: ({}, body),
+            "duration": args.duration,
+            "client": args.client,
+        }
         post_load(port, log, connections=2, count=100, label="warm-up", **load)
         for connections in args.connections:
             post_load(port, log, connections=connections, count=args.creates,
@@ -395,6 +399,7 @@ def http_section(args, agents, customer, group_of) -> None:
             "path": "/api/v1/incidents/",
             "request_for": request_for,
             "duration": args.duration,
+            "client": args.client,
         }
         post_load(port, log, connections=2, count=100, label="warm-up", **load)
         for connections in args.connections:
@@ -482,8 +487,6 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true",
                         help="with --http, first the yardstick: a bare DRF create")  # fmt: skip
     args = parser.parse_args()
-    global _FORCE_PYTHON_CLIENT
-    _FORCE_PYTHON_CLIENT = args.client == "python"
     # Every part runs as production does, with DEBUG off (DEBUG keeps a log of every query
     # and re-checks templates: it made the pages two to three times slower). Static files
     # are served unhashed, so no collectstatic manifest is needed.

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 import psycopg
 from django.db import connection, connections, transaction
@@ -227,6 +228,21 @@ def joins_as_written() -> Iterator[None]:
         yield
 
 
+class _Compiled(NamedTuple):
+    """A compiled statement and how its rows become instances (CompiledQuery)."""
+
+    compiler: Any
+    converters: dict  # the columns' converters, looked up once (results_iter: per run)
+    sql: str
+    params: list
+    slots: tuple  # (position, marker index, parameter type) of each marker
+    model: type
+    fields: slice  # the model's own columns in a row
+    names: list[str]
+    populators: list  # select_related rows
+    annotations: dict
+
+
 class CompiledQuery:
     """A queryset of fixed shape whose SQL is compiled once per process and connection;
     each run only puts in its parameter values.
@@ -249,7 +265,7 @@ class CompiledQuery:
         self._build = build
         self._markers = tuple(self._MARKER_BASE + i for i in range(arity))
 
-    def _compiled(self, alias: str):
+    def _compiled(self, alias: str) -> _Compiled:
         wrapper = connections[alias]
         cache = wrapper.__dict__.setdefault("_itsm_compiled_queries", {})
         compiled = cache.get(self)
@@ -277,53 +293,40 @@ class CompiledQuery:
                 raise ValueError("CompiledQuery: a marker did not reach the SQL's parameters")
             klass_info = compiler.klass_info
             fields = klass_info["select_fields"]
-            start, end = fields[0], fields[-1] + 1
-            # The columns' converters, looked up once (results_iter looks them up per run).
-            converters = compiler.get_converters(
-                [column[0] for column in compiler.select[: compiler.col_count]]
-            )
-            compiled = cache[self] = (
-                compiler,
-                converters,
-                sql,
-                list(params),
-                slots,
-                klass_info["model"],
-                (start, end),
-                [f[0].target.attname for f in compiler.select[start:end]],
-                get_related_populators(klass_info, compiler.select, alias),
-                compiler.annotation_col_map,
+            own = slice(fields[0], fields[-1] + 1)
+            compiled = cache[self] = _Compiled(
+                compiler=compiler,
+                converters=compiler.get_converters(
+                    [column[0] for column in compiler.select[: compiler.col_count]]
+                ),
+                sql=sql,
+                params=list(params),
+                slots=slots,
+                model=klass_info["model"],
+                fields=own,
+                names=[f[0].target.attname for f in compiler.select[own]],
+                populators=get_related_populators(klass_info, compiler.select, alias),
+                annotations=compiler.annotation_col_map,
             )
         return compiled
 
     def list(self, *values, using: str = "default") -> list:
         """The instances of the rows for these parameter values."""
-        (
-            compiler,
-            converters,
-            sql,
-            params,
-            slots,
-            model,
-            (start, end),
-            names,
-            populators,
-            annotations,
-        ) = self._compiled(using)
-        params = params.copy()
-        for position, index, kind in slots:
+        compiled = self._compiled(using)
+        params = compiled.params.copy()
+        for position, index, kind in compiled.slots:
             params[position] = kind(values[index])
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
-        if converters:
-            rows = compiler.apply_converters(rows, converters)
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
         instances = []
         for row in rows:
-            instance = model.from_db(using, names, row[start:end])
-            for populator in populators:
+            instance = compiled.model.from_db(using, compiled.names, row[compiled.fields])
+            for populator in compiled.populators:
                 populator.populate(row, instance)
-            for name, position in annotations.items():
+            for name, position in compiled.annotations.items():
                 setattr(instance, name, row[position])
             instances.append(instance)
         return instances

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from core.config_cache import ConfigCache
+from core.db import inserted
 from core.outbox import outbox_enqueue, outbox_kick_on_commit
 
 from .business_time import CalendarSpec, business_add, business_time
@@ -226,12 +227,6 @@ def _matching_load() -> Matching:
 MATCHING = ConfigCache("sla", _matching_load)
 
 
-def matching_get() -> Matching:
-    """The current targets and calendars to match a record against (one primary-key read
-    while they are unchanged)."""
-    return MATCHING.get()
-
-
 def record_type_of(record: Any) -> str:
     return f"{record._meta.app_label}.{record._meta.model_name}"
 
@@ -248,7 +243,7 @@ def target_match(
     facts = facts if facts is not None else record.sla_facts()
     record_type = record_type_of(record)
     on = on or timezone.localdate()
-    matching = matching or matching_get()
+    matching = matching or MATCHING.get()
     picked: dict[tuple[str, str], list[Candidate]] = {}
     for candidate in matching.candidates:
         if candidate.matches(record_type, facts, on):
@@ -660,11 +655,10 @@ def _clocks_insert(
                 "actor": actor.pk if getattr(actor, "pk", None) else None,
             },
         )
-        inserted = {target_id: (pk, updated_at) for pk, target_id, updated_at in cursor.fetchall()}
+        written = {target_id: (pk, updated_at) for pk, target_id, updated_at in cursor.fetchall()}
     for clock in clocks:
-        clock.pk, clock.updated_at = inserted[clock.target_id]
-        clock._state.adding = False
-        clock._state.db = connection.alias
+        pk, clock.updated_at = written[clock.target_id]
+        inserted(clock, pk)
 
 
 def _clock_pause(clock: Clock, reason: str, at: datetime, actor: Any, specs: _Specs) -> None:
@@ -817,7 +811,7 @@ def sla_record_plan(
     `sla_record_start`. `matching`: from `MATCHING` when the caller read it already."""
     at = at or timezone.now()
     facts = record.sla_facts()
-    matching = matching or matching_get()
+    matching = matching or MATCHING.get()
     matched = target_match(record=record, facts=facts, matching=matching)
     picks = [pick for _key, pick in sorted(matched.items())]
     return _clocks_plan(record, picks, facts, at, _Specs(matching.specs))
@@ -843,7 +837,7 @@ def sla_record_update(
     clock now (unless the record is already past that metric)."""
     at = at or timezone.now()
     facts = record.sla_facts()
-    matching = matching_get()
+    matching = MATCHING.get()
     specs = _Specs(matching.specs)
     matched = target_match(record=record, facts=facts, matching=matching)
     live = {(c.kind, c.metric): c for c in _live_clocks(record)}
