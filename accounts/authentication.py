@@ -3,11 +3,14 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from .middleware import user_preferences_activate
 from .selectors import api_token_get_by_key
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer <key>` (or `Token <key>`) for integrations."""
+    """`Authorization: Bearer <key>` (or `Token <key>`) for integrations. The request then
+    runs in the token user's language and time zone, as a signed-in session does
+    (UserPreferencesMiddleware ran before DRF authenticated the token)."""
 
     keywords = ("bearer", "token")
 
@@ -28,6 +31,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         # Touch last_used_at at most once a minute: no write per request.
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+        user_preferences_activate(getattr(request, "_request", request), token.user)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import ApiToken
 from accounts.services import api_token_create
@@ -351,3 +351,31 @@ def test_session_clients_need_the_csrf_token_for_writes(agent, client):
 
     assert response.status_code == 403
     assert "CSRF" in _error_shape(response)["detail"]
+
+
+def test_token_requests_run_in_the_users_language_and_time_zone(api_client, agent):
+    # The middleware activates a session user's preferences; a token is authenticated
+    # later, by DRF, which must do the same (the browser's Accept-Language is overridden).
+    agent.language = "zh-hans"
+    agent.time_zone = "Asia/Shanghai"
+    agent.save(update_fields=["language", "time_zone"])
+    _token, key = api_token_create(user=agent, name="integration", actor=agent)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT_LANGUAGE="en")
+
+    refused = api_client.post("/api/v1/incidents/", {}, format="json")
+    assert refused.status_code == 400
+    assert refused["Content-Language"] == "zh-hans"
+    with translation.override("zh-hans"):
+        required = translation.gettext("This field is required.")
+    assert required != "This field is required."
+    assert _error_shape(refused)["fields"]["title"] == [required]
+
+    created = api_client.post("/api/v1/incidents/", {"title": "VPN"}, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["created_at"].endswith("+08:00")
+
+    # Without a token the same client is anonymous: English, and the default time zone.
+    api_client.credentials(HTTP_ACCEPT_LANGUAGE="en")
+    anonymous = api_client.post("/api/v1/incidents/", {}, format="json")
+    assert anonymous.status_code == 401
+    assert anonymous["Content-Language"] == "en"
