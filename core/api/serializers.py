@@ -1,10 +1,13 @@
 import copy
 import threading
 from functools import cache
+from operator import attrgetter
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 from rest_framework.utils.serializer_helpers import ReturnDict
 
 from core.db import CompiledQuery
@@ -34,14 +37,66 @@ def fields_copy(templates: dict) -> dict:
     }
 
 
-class CachedFieldsSerializer(serializers.Serializer):
+_FIELD_GET_ATTRIBUTE = serializers.Field.get_attribute
+_UNREAD = object()
+
+
+def _representation_plan(serializer) -> tuple:
+    """(name, fetch, field) per readable field of a bound serializer. `fetch` reads a
+    field's one-attribute source directly where the field does not read it its own way
+    (references, method fields, URLs); None where DRF's `get_attribute` must."""
+    plan = []
+    for field in serializer._readable_fields:
+        sources = field.source_attrs
+        simple = type(field).get_attribute is _FIELD_GET_ATTRIBUTE and len(sources) == 1
+        plan.append((field.field_name, attrgetter(sources[0]) if simple else None, field))
+    return tuple(plan)
+
+
+class PlannedRepresentation:
+    """`to_representation` as DRF's Serializer does it, with each field's attribute read
+    by a plan made once per serializer instance.
+
+    DRF reads every attribute through `fields.get_attribute`: a loop over the source's
+    parts, a Mapping check and a callable check per part, and for a method (such as
+    `get_status_display`) a signature inspection on every call; with the readable-field
+    generator around it, a third of an incident's rendering. Here an attribute named by
+    a plain field is read with `attrgetter`; whatever that cannot settle (a missing
+    attribute, a row that does not exist, a callable, a dict instance) goes through
+    DRF's own `get_attribute`, so the result and the errors are DRF's."""
+
+    def to_representation(self, instance):
+        plan = self.__dict__.get("_representation_plan")
+        if plan is None:
+            plan = self._representation_plan = _representation_plan(self)
+        ret = {}
+        for name, fetch, field in plan:
+            attribute = _UNREAD
+            if fetch is not None:
+                try:
+                    attribute = fetch(instance)
+                except Exception:  # noqa: BLE001, S110 - DRF's get_attribute decides below
+                    attribute = _UNREAD
+                if callable(attribute):
+                    attribute = _UNREAD
+            if attribute is _UNREAD:
+                try:
+                    attribute = field.get_attribute(instance)
+                except SkipField:
+                    continue
+            check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            ret[name] = None if check is None else field.to_representation(attribute)
+        return ret
+
+
+class CachedFieldsSerializer(PlannedRepresentation, serializers.Serializer):
     """A Serializer whose declared fields are copied per instance by `fields_copy`."""
 
     def get_fields(self):
         return fields_copy(self._declared_fields)
 
 
-class CachedFieldsModelSerializer(serializers.ModelSerializer):
+class CachedFieldsModelSerializer(PlannedRepresentation, serializers.ModelSerializer):
     """A ModelSerializer that builds its fields from the model once per class.
 
     DRF rebuilds them (model introspection, one Field per column) every time a serializer
@@ -101,15 +156,12 @@ class RefField(serializers.Field):
         self.serializer_class = serializer_class
         self.many = many
 
-    def get_attribute(self, instance):
-        value = super().get_attribute(instance)
-        # A related manager gives its rows, as DRF's many-related fields read them.
-        return value.all() if self.many and hasattr(value, "all") else value
-
     def to_representation(self, value):
         renderer = _ref_renderer(self.serializer_class)
         if self.many:
-            return [renderer.to_representation(item) for item in value]
+            # A related manager gives its rows, as DRF's many-related fields read them.
+            rows = value.all() if hasattr(value, "all") else value
+            return [renderer.to_representation(item) for item in rows]
         return renderer.to_representation(value)
 
 

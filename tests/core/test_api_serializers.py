@@ -1,7 +1,8 @@
 """core.api.serializers: fields built once per class (CachedFieldsModelSerializer), copied
 cheaply per instance (fields_copy), never shared between instances; primary-key references
 read by a compiled statement (CompiledPrimaryKeyRelatedField) as DRF reads them; single
-objects rendered by a shared instance (represent) as by a new one."""
+objects rendered by a shared instance (represent) as by a new one; attributes read by a
+plan (PlannedRepresentation) with DRF's results and errors."""
 
 import pytest
 from rest_framework import serializers
@@ -9,9 +10,10 @@ from rest_framework.request import Request
 
 from accounts.models import SupportGroup
 from config_items.api.serializers import ImpactSerializer
-from core.api.serializers import CompiledPrimaryKeyRelatedField, ref
+from core.api.serializers import CachedFieldsSerializer, CompiledPrimaryKeyRelatedField, ref
 from incidents.api.serializers import (
     IncidentCreateInputSerializer,
+    IncidentCustomerSerializer,
     IncidentSerializer,
     UserRefSerializer,
 )
@@ -121,3 +123,85 @@ def test_represent_renders_what_a_new_serializer_renders_call_after_call(agent, 
         assert rendered == expected
         assert rendered.serializer.instance is incident  # for the browsable API
     assert IncidentSerializer.represent(first, context=context(agent))["title"] == "Printer offline"
+
+
+def _drf(serializer, instance):
+    """What DRF's own Serializer.to_representation gives."""
+    return serializers.Serializer.to_representation(serializer, instance)
+
+
+@pytest.mark.django_db
+def test_the_planned_representation_is_drfs(agent, manager, rf):
+    request = Request(rf.get("/api/v1/incidents/", HTTP_HOST="localhost"))
+    request.user = manager
+    parent = IncidentFactory(title="Printer floor 3")
+    incident = IncidentFactory(
+        title="VPN drops", description="*Since* noon", assignee=agent, is_major=True,
+        major_incident_manager=manager, parent=parent,
+    )  # fmt: skip
+    incident = incident_get(user=manager, pk=incident.pk)
+
+    for serializer_class in (IncidentSerializer, IncidentCustomerSerializer):
+        serializer = serializer_class(context={"request": request})
+        planned = serializer.to_representation(incident)
+        assert planned == _drf(serializer, incident)
+        assert serializer.to_representation(incident) == planned  # the plan, reused
+    assert planned["status_label"] == incident.get_status_display()  # a method, called
+    assert planned["service"] is None
+
+
+class _Shapes(CachedFieldsSerializer):
+    plain = serializers.CharField()
+    shout = serializers.CharField()  # a method: called, as DRF calls it
+    loud = serializers.CharField(source="shout")
+    defaulted = serializers.CharField(default="fallback")  # missing: the default
+    optional = serializers.CharField(required=False)  # missing: left out
+    nothing = serializers.CharField(allow_null=True)  # None
+    nested = serializers.CharField(source="inner.value")  # two parts: DRF's path
+    whole = serializers.DictField(source="*", child=serializers.CharField())
+
+
+class _Thing:
+    plain = "a"
+    nothing = None
+
+    def __init__(self):
+        self.inner = type("Inner", (), {"value": "deep"})()
+
+    def shout(self):
+        return "A!"
+
+    def items(self):  # for the `source="*"` field
+        return [("plain", self.plain)]
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(["plain"])
+
+
+def test_the_plan_falls_back_to_drf_for_what_it_cannot_settle():
+    thing = _Thing()
+    serializer = _Shapes()
+
+    planned = serializer.to_representation(thing)
+    assert planned == _drf(_Shapes(), thing)
+    assert planned["shout"] == planned["loud"] == "A!"
+    assert planned["defaulted"] == "fallback"
+    assert "optional" not in planned
+    assert planned["nothing"] is None
+    assert planned["nested"] == "deep"
+    as_dict = {"plain": "b", "shout": "B", "nothing": None, "inner": {"value": "d"}}
+    assert serializer.to_representation(as_dict) == _drf(_Shapes(), as_dict)
+
+
+def test_a_missing_required_attribute_fails_as_in_drf():
+    class Required(CachedFieldsSerializer):
+        absent = serializers.CharField()
+
+    with pytest.raises(AttributeError) as planned:
+        Required().to_representation(object())
+    with pytest.raises(AttributeError) as drf:
+        _drf(Required(), object())
+    assert str(planned.value) == str(drf.value)
