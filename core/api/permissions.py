@@ -2,13 +2,22 @@ from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class ModelPermissions(DjangoModelPermissions):
-    """DjangoModelPermissions that also requires the view permission for reads."""
+    """DjangoModelPermissions that also requires the view permission for reads.
+
+    Only the model is read from the view's queryset. DRF builds it with `get_queryset()`,
+    the user's visible rows with their joins, on every request before the view runs; a
+    view that declares its model with a class-level `queryset` (`X.objects.none()`, as
+    the schema wants anyway) is checked from that instead."""
 
     perms_map = {
         **DjangoModelPermissions.perms_map,
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+    def _queryset(self, view):
+        declared = getattr(type(view), "queryset", None)
+        return declared if declared is not None else super()._queryset(view)
 
 
 class ActionPermissions(BasePermission):
