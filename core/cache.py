@@ -1,4 +1,5 @@
-"""Django's Redis cache backend, with one client object per connection pool.
+"""Django's Redis cache backend, with one client object per connection pool, and a
+`clear()` that removes only this cache's keys.
 
 Django's backend wraps its pool in a new `redis.Redis` for every cache call, and redis-py's
 constructor fills its table of response callbacks each time: it cost more than the round
@@ -28,6 +29,21 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = _ClientPerPool
 
+    def clear(self) -> None:
+        """Delete every key of this cache (its KEY_PREFIX), all versions. Django's clear()
+        flushes the whole Redis database: the Celery broker's queues too when they share
+        it (CELERY_BROKER_URL defaults to REDIS_URL), and the keys of other caches on it,
+        such as the other processes of a parallel test run."""
+        client = self._cache.get_client(write=True)
+        batch = []
+        for key in client.scan_iter(match=f"{_glob_escape(self.key_prefix)}:*", count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                client.delete(*batch)
+                batch = []
+        if batch:
+            client.delete(*batch)
+
     def incr_window(self, key: str, timeout: int) -> int:
         """Add one to a counter that expires `timeout` seconds after its last increment;
         returns the new count. One round trip (rate limits count every API request)."""
@@ -38,3 +54,8 @@ class RedisCache(django_redis.RedisCache):
             pipe.expire(key, timeout)
             count, _expiry = pipe.execute()
         return count
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally by a Redis glob pattern."""
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)

@@ -1,6 +1,14 @@
-"""core.cache.RedisCache: Django's Redis cache with one client object per pool."""
+"""core.cache.RedisCache: Django's Redis cache with one client object per pool; clear()
+removes only its own keys."""
 
+from django.conf import settings
 from django.core.cache import cache
+
+from core.cache import RedisCache
+
+
+def _cache(prefix: str) -> RedisCache:
+    return RedisCache(settings.CACHES["default"]["LOCATION"], {"KEY_PREFIX": prefix})
 
 
 def test_cache_calls_share_one_client_and_still_reach_redis():
@@ -25,3 +33,30 @@ def test_incr_window_counts_and_expires():
     ttl = cache._cache.get_client().ttl(cache.make_and_validate_key(key))
     assert 0 < ttl <= 30
     cache.delete(key)
+
+
+def test_clear_removes_this_caches_keys_only():
+    # A parallel test run's processes, and Celery's broker queues, share the Redis
+    # database: Django's clear() (FLUSHDB) removed their keys too.
+    mine, other, starred = _cache("test-clear-mine"), _cache("test-clear-other"), _cache("a*")
+    client = mine._cache.get_client(write=True)
+    mine.set_many({f"k{n}": n for n in range(1500)})  # more than one delete batch
+    mine.set("versioned", 1, version=2)
+    other.set("k1", "kept")
+    starred.set("k1", "kept")  # its glob would match "a-anything" unescaped
+    mine_too = _cache("a-b")
+    mine_too.set("k1", "kept")
+    client.rpush("test-clear-queue", "a task")  # a broker's list, no prefix
+
+    mine.clear()
+    starred.clear()
+
+    assert mine.get("k1") is None and mine.get("versioned", version=2) is None
+    assert not list(client.scan_iter(match="test-clear-mine:*"))
+    assert other.get("k1") == "kept"
+    assert mine_too.get("k1") == "kept"
+    assert starred.get("k1") is None
+    assert client.lrange("test-clear-queue", 0, -1) == [b"a task"]
+    other.clear()
+    mine_too.clear()
+    client.delete("test-clear-queue")
