@@ -212,13 +212,11 @@ class Matching:
 
 def _matching_load() -> Matching:
     candidates = tuple(target_candidates())
-    specs = {}
+    specs = _Specs()
     for candidate in candidates:
-        if candidate.calendar_id not in specs:
-            specs[candidate.calendar_id] = calendar_spec_get(
-                calendar_id=candidate.calendar_id, version=candidate.calendar_version
-            )
-    return Matching(candidates=candidates, specs=specs)
+        specs.known(candidate.calendar_id, candidate.calendar_version)
+    # A plain dict: a lookup in the shared copy must not fetch into it.
+    return Matching(candidates=candidates, specs=dict(specs))
 
 
 # Kept per process and checked against the `sla` configuration version on each use: every
@@ -321,16 +319,6 @@ def _due_moments(
     return moments
 
 
-def _moments(
-    clock: Clock, spec: CalendarSpec, now: datetime, percents: list[int]
-) -> list[ClockDue]:
-    """The due rows of a running clock (`_due_moments`), unsaved."""
-    return [
-        ClockDue(clock=clock, percent=percent, due_at=moment)
-        for percent, moment in _due_moments(clock, spec, now, percents)
-    ]
-
-
 def _schedule(
     clock: Clock, spec: CalendarSpec, now: datetime, percents: list[int] | None = None
 ) -> None:
@@ -338,7 +326,10 @@ def _schedule(
     thresholds of its target not fired yet."""
     if clock.state == ClockState.RUNNING and percents is None:
         percents = _pending_percents(clock)
-    dues = _moments(clock, spec, now, percents or [])
+    dues = [
+        ClockDue(clock=clock, percent=percent, due_at=moment)
+        for percent, moment in _due_moments(clock, spec, now, percents or [])
+    ]
     ClockDue.objects.filter(clock_id=clock.pk).delete()
     ClockDue.objects.bulk_create(dues)
 
