@@ -1,13 +1,17 @@
 """Markdown bodies (descriptions, comments) rendered to HTML and sanitised.
 
+The dialect is GitHub Flavored Markdown (CommonMark with tables, strikethrough, autolinks
+and footnotes), with a line break kept as a line break, as people type in a ticket.
+cmark-gfm, GitHub's C implementation, renders it: about ten times faster than a Python
+renderer, which matters on pages and API answers that render a body per row.
+
 The allow-list keeps formatting and links but drops scripts, event handlers, styles and
 iframes, so a customer's comment cannot attack an agent's browser.
 """
 
-import threading
-
-import markdown as markdown_lib
+import cmarkgfm
 import nh3
+from cmarkgfm.cmark import Options
 from django.utils.safestring import SafeString, mark_safe
 
 _ALLOWED_TAGS = {
@@ -42,26 +46,16 @@ _ALLOWED_TAGS = {
     "sub",
 }
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
-_EXTENSIONS = ["extra", "sane_lists", "nl2br"]
-# One converter per thread, reset before each use: building one loads its extensions
-# again (most of the cost of `markdown.markdown()` on a short comment). Markdown
-# instances are not thread-safe, hence one per thread.
-_converters = threading.local()
-
-
-def _converter() -> markdown_lib.Markdown:
-    converter = getattr(_converters, "markdown", None)
-    if converter is None:
-        converter = markdown_lib.Markdown(extensions=_EXTENSIONS, output_format="html")
-        _converters.markdown = converter
-    return converter.reset()
+# Raw HTML in the input is passed on to nh3, which keeps what the allow-list allows
+# (cmark would otherwise replace all of it with a comment).
+_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_HARDBREAKS | Options.CMARK_OPT_FOOTNOTES
 
 
 def markdown_render(text: str) -> SafeString:
     """Render Markdown to sanitised HTML; raw HTML in the input is sanitised too."""
     if not text:
         return mark_safe("")  # noqa: S308 - constant empty string
-    html = _converter().convert(text)
+    html = cmarkgfm.github_flavored_markdown_to_html(text, options=_OPTIONS)
     cleaned = nh3.clean(
         html,
         tags=_ALLOWED_TAGS,

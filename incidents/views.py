@@ -166,36 +166,43 @@ def _cache_key(name: str) -> str:
     return f"incidents:{connection.settings_dict['NAME']}:{name}"
 
 
+# The (value, label) pairs of each shared option list, by name.
+_CHOICE_SOURCES = {
+    "groups": lambda: SupportGroup.objects.filter(is_active=True).values_list("pk", "name"),
+    "agents": lambda: (
+        (u.pk, str(u)) for u in agent_queryset().only("pk", "username", "first_name", "last_name")
+    ),
+    "organisations": lambda: Organisation.objects.order_by("name").values_list("pk", "name"),
+    "services": lambda: service_queryset().values_list("pk", "name"),
+    "categories": lambda: (
+        Category.objects.filter(parent=None).order_by("name").values_list("pk", "name")
+    ),
+}
+CHOICE_NAMES = tuple(_CHOICE_SOURCES)
+
+
 def reference_choices_forget() -> None:
-    cache.delete(_cache_key(CHOICES_KEY))
+    cache.delete_many([_cache_key(f"{CHOICES_KEY}:{name}") for name in CHOICE_NAMES])
 
 
-def reference_choices() -> dict:
-    """Options of the list's selects (groups, agents, organisations, services, categories).
+def reference_choices(*names: str) -> dict:
+    """Options of the selects (groups, agents, organisations, services, categories), all
+    of them or the `names` asked for.
 
-    Cached briefly in Redis with their <option> markup: they change rarely, and building
-    them on every page would cost five queries and the rendering of thousands of options.
+    Cached briefly in Redis with their <option> markup, one entry per list: they change
+    rarely, and building them on every page would cost a query each and the rendering of
+    thousands of options. A page reads only the lists it shows: the agents' list alone is
+    over 100 kB on a large desk, and the incident page needs only the groups.
     """
-    key = _cache_key(CHOICES_KEY)
-    data = cache.get(key)
-    if data is None:
-        data = {
-            "groups": RenderedOptions(
-                SupportGroup.objects.filter(is_active=True).values_list("pk", "name")
-            ),
-            "agents": RenderedOptions(
-                (u.pk, str(u))
-                for u in agent_queryset().only("pk", "username", "first_name", "last_name")
-            ),
-            "organisations": RenderedOptions(
-                Organisation.objects.order_by("name").values_list("pk", "name")
-            ),
-            "services": RenderedOptions(service_queryset().values_list("pk", "name")),
-            "categories": RenderedOptions(
-                Category.objects.filter(parent=None).order_by("name").values_list("pk", "name")
-            ),
-        }
-        cache.set(key, data, CHOICES_SECONDS)
+    names = names or CHOICE_NAMES
+    keys = {name: _cache_key(f"{CHOICES_KEY}:{name}") for name in names}
+    found = cache.get_many(keys.values())
+    data = {name: found[key] for name, key in keys.items() if key in found}
+    missing = [name for name in names if name not in data]
+    if missing:
+        built = {name: RenderedOptions(_CHOICE_SOURCES[name]()) for name in missing}
+        cache.set_many({keys[name]: value for name, value in built.items()}, CHOICES_SECONDS)
+        data.update(built)
     return data
 
 
@@ -791,7 +798,7 @@ def detail_context(request, incident: Incident, **extra) -> dict:
         if incident.is_major
         else [],
         "major_update_form": MajorUpdateForm(),
-        "choices": reference_choices(),
+        "choices": reference_choices("groups"),
         "can_edit": incident.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
         and user.has_perm("incidents.change_incident"),
         "pending_reasons": dict(PendingReason.choices),

@@ -41,10 +41,29 @@ def test_empty_body_renders_empty():
 
 
 def test_a_render_keeps_nothing_of_the_previous_one():
-    """The converter is reused (one per thread): footnotes and abbreviations of one body
-    must not reach the next."""
-    first = markdown_render("See the log[^1].\n\n*[VPN]: Virtual private network\n\n[^1]: At 9:00.")
+    """Footnotes of one body must not reach the next."""
+    first = markdown_render("See the log[^1].\n\n[^1]: At 9:00.")
     second = markdown_render("The VPN is down.")
 
     assert "At 9:00." in first
-    assert second == "<p>The VPN is down.</p>"
+    assert second == "<p>The VPN is down.</p>\n"
+
+
+def test_github_flavoured_markdown():
+    """Tables, strikethrough, autolinks, fenced code, and a typed line break kept."""
+    html = markdown_render(
+        "| Host | State |\n| :--- | ---: |\n| web-01 | ~~down~~ up |\n\n"
+        "See https://status.example.com\n\n```\nping web-01\n```\n\nline one\nline two"
+    )
+
+    assert '<th align="left">Host</th>' in html and '<td align="right">' in html
+    assert "<del>down</del>" in html
+    assert '<a href="https://status.example.com" rel="noopener noreferrer nofollow">' in html
+    assert "<pre><code>ping web-01\n</code></pre>" in html
+    assert "<p>line one<br>\nline two</p>" in html
+
+
+def test_allowed_raw_html_is_kept_and_the_rest_dropped():
+    html = markdown_render('<b>urgent</b> <span class="x">call</span> <input type="checkbox">')
+
+    assert html == "<p><b>urgent</b> call </p>\n"

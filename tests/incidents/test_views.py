@@ -4,6 +4,7 @@ incident, the incident page and its actions, per role."""
 from unittest.mock import patch
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.template.loader import render_to_string
@@ -23,7 +24,13 @@ from incidents.services import (
     incident_start,
     incident_update,
 )
-from incidents.views import reference_choices_forget
+from incidents.views import (
+    CHOICE_NAMES,
+    CHOICES_KEY,
+    _cache_key,
+    reference_choices,
+    reference_choices_forget,
+)
 from tests.config_items.factories import ConfigurationItemFactory, RelationshipFactory, ci_class
 from tests.factories import SupportGroupFactory, UserFactory
 from tests.incidents.factories import category
@@ -315,6 +322,22 @@ def test_detail_page_reads_only_the_lists_that_have_rows(client, agent, customer
     page = response.content.decode()
     assert "web-01" in page and child.number in page
     assert response.context["watchers"] == [agent] and response.context["is_watching"]
+
+
+def test_detail_page_reads_only_the_groups_options(client, agent, customer_a, desk):
+    """The shared select options are cached one list per entry: the incident page reads
+    the groups (its assignment select), not the whole desk's agents."""
+    incident = _log(agent, customer_a, assignment_group=desk)
+    client.force_login(agent)
+
+    page = client.get(incident.get_absolute_url()).content.decode()
+
+    cached = cache.get_many([_cache_key(f"{CHOICES_KEY}:{name}") for name in CHOICE_NAMES])
+    assert [key.rsplit(":", 1)[1] for key in cached] == ["groups"]
+    assert f'<option value="{desk.pk}" selected>Service desk</option>' in page
+    client.get(reverse("incidents:incident_list"))
+    assert set(reference_choices()) == set(CHOICE_NAMES)
+    assert len(cache.get_many([_cache_key(f"{CHOICES_KEY}:{n}") for n in CHOICE_NAMES])) == 5
 
 
 # ---------------------------------------------------------------- bulk actions
