@@ -126,7 +126,13 @@ class User(AbstractUser):
         ]
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return self.display_name(self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def display_name(first_name: str, last_name: str, username: str) -> str:
+        """How a user is named everywhere: "first last", else the username (also for
+        rows read without an instance)."""
+        return f"{first_name} {last_name}".strip() or username
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:profile")

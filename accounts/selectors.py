@@ -4,10 +4,10 @@ from functools import lru_cache
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from core.db import CompiledQuery, instance_from_row, select_columns
+from core.db import instance_from_row, select_columns
 
 from .access import ACCESS_COLUMNS, user_access_keep
-from .models import ApiToken, Organisation, SupportGroup, User
+from .models import ApiToken, Organisation, SupportGroup, SupportGroupMembership, User
 
 
 def api_token_hash(key: str) -> str:
@@ -80,13 +80,13 @@ def support_group_list(*, user: User) -> QuerySet[SupportGroup]:
     return SupportGroup.objects.select_related("manager").prefetch_related("members")
 
 
-# A group's active members by name, compiled once (every incident page lists its group's).
-_GROUP_MEMBERS = CompiledQuery(
-    lambda group_id: (
-        User.objects.filter(is_active=True, support_groups=group_id)
-        .order_by("first_name", "last_name", "username")
-        .only("pk", "username", "first_name", "last_name")
-    )
+# A group's active members by name (every incident page lists its group's): rows, not
+# instances, as a group may have a hundred members.
+_GROUP_MEMBERS_SQL = (
+    "SELECT u.id, u.first_name, u.last_name, u.username "  # noqa: S608
+    f"FROM {User._meta.db_table} u JOIN {SupportGroupMembership._meta.db_table} m "
+    "ON m.user_id = u.id WHERE m.group_id = %s AND u.is_active "
+    "ORDER BY u.first_name, u.last_name, u.username"
 )
 
 
@@ -95,7 +95,11 @@ def support_group_member_choices(*, group_id: int | None) -> list[tuple[int, str
     which lists only the people the chosen group may be assigned to."""
     if not group_id:
         return []
-    return [(user.pk, str(user)) for user in _GROUP_MEMBERS.list(int(group_id))]
+    with connection.cursor() as cursor:
+        cursor.execute(_GROUP_MEMBERS_SQL, [int(group_id)])
+        rows = cursor.fetchall()
+    name = User.display_name
+    return [(pk, name(first, last, username)) for pk, first, last, username in rows]
 
 
 def people_matching(*, users: QuerySet[User], query: str, limit: int = 10) -> list[User]:
