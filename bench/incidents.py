@@ -46,6 +46,8 @@ _PRODUCTION_ENV = {
     "DJANGO_SECURE_COOKIES": "0",
     "ITSM_STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
 }
+# Bodies per load connection, sent in turns (bench/post.lua).
+CREATE_BODIES = 64
 SEARCH_TERMS = ["printer", "checkout", "kubernetes", "打印机", "无法登录", "数据库服务器", "上海"]
 
 
@@ -132,6 +134,7 @@ def inprocess_section(args, agent, customer) -> None:
     from incidents.models import Incident
     from incidents.services import incident_create
     from incidents.views import queue_counts_forget
+    from incidents.volume import volume_title
 
     rng = random.Random(42)
     client = Client(HTTP_HOST="localhost")
@@ -185,21 +188,20 @@ def inprocess_section(args, agent, customer) -> None:
         assert api.get(url).status_code == 200
         print(f"API list q={term!r}:  {summary(timed(lambda url=url: api.get(url), 100))}")
 
-    body = {
-        "title": "Laptop does not start after update",
-        "caller": customer.pk,
-        "channel": "phone",
-        "impact": 2,
-        "urgency": 2,
-    }
+    body = {"caller": customer.pk, "channel": "phone", "impact": 2, "urgency": 2}
     samples = timed(
-        lambda: api.post("/api/v1/incidents/", body, content_type="application/json"),
+        lambda: api.post(
+            "/api/v1/incidents/",
+            {**body, "title": volume_title(rng)[0]},
+            content_type="application/json",
+        ),
         args.samples,
     )
     print(f"API create, in-process, 1 client: {summary(samples)}")
 
     def service_create():
-        incident_create(actor=agent, caller=customer, title="Printer jams", channel="phone")
+        title = volume_title(rng)[0]
+        incident_create(actor=agent, caller=customer, title=title, channel="phone")
 
     print(f"incident_create service, in-process: {summary(timed(service_create, args.samples))}")
     cache.clear()
@@ -274,14 +276,15 @@ def _python_post(port: int, *, path: str, request_for, connections: int, count: 
 
     def worker(n: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers, body = request_for(n)
+        headers, bodies = request_for(n)
+        bodies = bodies.split("\n")  # one request body per line
         headers = {**headers, "Content-Type": "application/json", "Host": "127.0.0.1"}
         mine = []
-        for _ in range(per_thread):
+        for sent in range(per_thread):
             if time.time() > stop_at:
                 break
             started = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
+            conn.request("POST", path, body=bodies[sent % len(bodies)], headers=headers)
             response = conn.getresponse()
             response.read()
             mine.append((time.perf_counter() - started) * 1000)
@@ -364,22 +367,32 @@ def load_people() -> tuple[list, object, dict[int, int]]:
 
 
 def create_requests(agents, customer, group_of) -> list[tuple[dict, str]]:
-    """(headers, body) per agent: a phone call logged for the customer, assigned to the
-    agent's group, with a new API token of the agent."""
+    """(headers, bodies) per agent: phone calls logged for the customer, assigned to the
+    agent's group, with a new API token of the agent. The bodies, one per line, differ in
+    their titles, drawn like the volume data's: the creates keep the data's mix of search
+    terms (a run of identical titles on top of the data slows every search for a term
+    they lack: the newest-first scan passes them all first)."""
     from accounts.services import api_token_create
+    from incidents.volume import volume_title
 
+    rng = random.Random(11)
     requests = []
     for agent in agents:
         key = api_token_create(user=agent, name="bench", actor=agent)[1]
-        body = {
-            "title": "VPN disconnects every few minutes",
-            "caller": customer.pk,
-            "channel": "phone",
-            "impact": 2,
-            "urgency": 2,
-            "assignment_group": group_of[agent.pk],
-        }
-        requests.append(({"Authorization": f"Token {key}"}, json.dumps(body)))
+        bodies = [
+            json.dumps(
+                {
+                    "title": volume_title(rng)[0],
+                    "caller": customer.pk,
+                    "channel": "phone",
+                    "impact": 2,
+                    "urgency": 2,
+                    "assignment_group": group_of[agent.pk],
+                }
+            )
+            for _ in range(CREATE_BODIES)
+        ]
+        requests.append(({"Authorization": f"Token {key}"}, "\n".join(bodies)))
     return requests
 
 

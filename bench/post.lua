@@ -1,6 +1,6 @@
 -- wrk script of bench.incidents' load: each thread keeps one connection and POSTs its own
--- request (headers and body from the command line) for wrk's duration.
--- Arguments after "--", per thread: Authorization header, body.
+-- requests (headers and bodies from the command line), in turns, for wrk's duration.
+-- Arguments after "--", per thread: Authorization header, bodies (one per line).
 local threads = {}
 local next_id = 0
 
@@ -10,7 +10,8 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local request_text
+local request_texts = {}
+local sent = 0
 answered = 0
 failed = 0
 
@@ -20,11 +21,14 @@ function init(args)
   if auth ~= "" then
     headers["Authorization"] = auth
   end
-  request_text = wrk.format("POST", nil, headers, args[2 + id * 2])
+  for body in string.gmatch(args[2 + id * 2], "[^\n]+") do
+    table.insert(request_texts, wrk.format("POST", nil, headers, body))
+  end
 end
 
 function request()
-  return request_text
+  sent = sent + 1
+  return request_texts[(sent - 1) % #request_texts + 1]
 end
 
 function response(status, headers, body)

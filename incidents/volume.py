@@ -126,6 +126,17 @@ def _number_block(size: int) -> int:
     return last - size + 1
 
 
+def volume_title(rng: random.Random) -> tuple[str, bool]:
+    """A title of the volume data (one in five in Chinese), and whether it is Chinese:
+    also the titles of the benchmark's creates, so that they keep the data's mix of
+    search terms."""
+    if rng.random() < 0.2:
+        return rng.choice(_ZH_PLACES) + rng.choice(_ZH_SUBJECTS) + rng.choice(_ZH_PROBLEMS), True
+    title = f"{rng.choice(_EN_SUBJECTS)} {rng.choice(_EN_PROBLEMS)}"
+    place = rng.choice(_EN_PLACES)
+    return (f"{title} {place}" if place else title), False
+
+
 def incident_volume_seed(
     *,
     incidents: int,
@@ -184,13 +195,7 @@ def incident_volume_seed(
                 age = rng.uniform(0, HISTORY_DAYS * 86400)
             created = now - timedelta(seconds=age)
             caller_id, organisation_id = rng.choice(customers)
-            chinese = rng.random() < 0.2
-            if chinese:
-                title = rng.choice(_ZH_PLACES) + rng.choice(_ZH_SUBJECTS) + rng.choice(_ZH_PROBLEMS)
-            else:
-                title = f"{rng.choice(_EN_SUBJECTS)} {rng.choice(_EN_PROBLEMS)}"
-                place = rng.choice(_EN_PLACES)
-                title = f"{title} {place}" if place else title
+            title, chinese = volume_title(rng)
             impact, urgency = pick_cell()
             subcategory_id, category_id = (
                 rng.choice(subcategories) if subcategories else (None,) * 2
