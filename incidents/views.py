@@ -181,8 +181,13 @@ _CHOICE_SOURCES = {
 CHOICE_NAMES = tuple(_CHOICE_SOURCES)
 
 
+def choices_cache_key(name: str) -> str:
+    """The cache entry of one option list."""
+    return _cache_key(f"{CHOICES_KEY}:{name}")
+
+
 def reference_choices_forget() -> None:
-    cache.delete_many([_cache_key(f"{CHOICES_KEY}:{name}") for name in CHOICE_NAMES])
+    cache.delete_many([choices_cache_key(name) for name in CHOICE_NAMES])
 
 
 def reference_choices(*names: str) -> dict:
@@ -195,7 +200,7 @@ def reference_choices(*names: str) -> dict:
     over 100 kB on a large desk, and the incident page needs only the groups.
     """
     names = names or CHOICE_NAMES
-    keys = {name: _cache_key(f"{CHOICES_KEY}:{name}") for name in names}
+    keys = {name: choices_cache_key(name) for name in names}
     found = cache.get_many(keys.values())
     data = {name: found[key] for name, key in keys.items() if key in found}
     missing = [name for name in names if name not in data]

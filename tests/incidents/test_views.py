@@ -26,8 +26,7 @@ from incidents.services import (
 )
 from incidents.views import (
     CHOICE_NAMES,
-    CHOICES_KEY,
-    _cache_key,
+    choices_cache_key,
     reference_choices,
     reference_choices_forget,
 )
@@ -332,12 +331,12 @@ def test_detail_page_reads_only_the_groups_options(client, agent, customer_a, de
 
     page = client.get(incident.get_absolute_url()).content.decode()
 
-    cached = cache.get_many([_cache_key(f"{CHOICES_KEY}:{name}") for name in CHOICE_NAMES])
+    cached = cache.get_many([choices_cache_key(name) for name in CHOICE_NAMES])
     assert [key.rsplit(":", 1)[1] for key in cached] == ["groups"]
     assert f'<option value="{desk.pk}" selected>Service desk</option>' in page
     client.get(reverse("incidents:incident_list"))
     assert set(reference_choices()) == set(CHOICE_NAMES)
-    assert len(cache.get_many([_cache_key(f"{CHOICES_KEY}:{n}") for n in CHOICE_NAMES])) == 5
+    assert len(cache.get_many([choices_cache_key(n) for n in CHOICE_NAMES])) == 5
 
 
 # ---------------------------------------------------------------- bulk actions
