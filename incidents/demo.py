@@ -344,7 +344,7 @@ def _create(clock, moment, rng, template, caller, agents, groups, services, cate
     cis = [services[name] for name in template.cis if name in services]
     fields = {
         "title": template.title,
-        "description": text["description"].format(caller=caller.get_full_name() or caller),
+        "description": text["description"].format(caller=caller),
         "caller": caller,
         "service": service,
         "configuration_items": cis,

@@ -50,11 +50,6 @@ def _dependent_category(field) -> None:
     )
 
 
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.username
-
-
 class IncidentCreateForm(forms.Form):
     """Log an incident from a call: caller, channel, service/category, impact x urgency."""
 
@@ -97,7 +92,9 @@ class IncidentCreateForm(forms.Form):
         required=False,
         help_text=_("Leave empty to route by the assignment rules."),
     )
-    assignee = UserChoiceField(queryset=User.objects.none(), label=_("Assignee"), required=False)
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), label=_("Assignee"), required=False
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -193,7 +190,9 @@ class AssignForm(forms.Form):
         label=_("Assignment group"),
         required=False,
     )
-    assignee = UserChoiceField(queryset=User.objects.none(), label=_("Assignee"), required=False)
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), label=_("Assignee"), required=False
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -239,7 +238,7 @@ class CommentForm(forms.Form):
 
 
 class MajorDeclareForm(forms.Form):
-    manager = UserChoiceField(
+    manager = forms.ModelChoiceField(
         queryset=User.objects.none(), label=_("Major incident manager"), required=False
     )
 
@@ -274,7 +273,9 @@ class BulkForm(forms.Form):
         label=_("Assignment group"),
         required=False,
     )
-    assignee = UserChoiceField(queryset=User.objects.none(), label=_("Assignee"), required=False)
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), label=_("Assignee"), required=False
+    )
     code = forms.ChoiceField(
         label=_("Resolution code"),
         choices=[("", "---------"), *ResolutionCode.choices],

@@ -936,7 +936,7 @@ def _applies_to(target) -> dict:
 
 def _action_text(action) -> str:
     if action.action == EscalationActionKind.NOTIFY_USERS:
-        names = ", ".join(user.get_full_name() or user.username for user in action.users.all())
+        names = ", ".join(str(user) for user in action.users.all())
         return _("Notify %(users)s") % {"users": names or _("nobody yet")}
     if action.action == EscalationActionKind.RAISE_PRIORITY and action.priority:
         label = dict(Priority.choices).get(action.priority, action.priority)

@@ -15,7 +15,7 @@ from config_items.models import (
 )
 from config_items.selectors import DEFAULT_IMPACT_DEPTH, MAX_IMPACT_DEPTH
 from config_items.services import CI_TRANSITIONS
-from core.api.serializers import CachedFieldsSerializer
+from core.api.serializers import CachedFieldsSerializer, ref
 
 
 class AttributeDefinitionSerializer(serializers.ModelSerializer):
@@ -78,7 +78,7 @@ class ConfigurationItemSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     support_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
     organisations = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    location = CIRefSerializer(read_only=True)
+    location = ref(CIRefSerializer)
     url = serializers.HyperlinkedIdentityField(view_name="api-v1:config_items-api:ci-detail")
 
     class Meta:
@@ -135,8 +135,8 @@ class TransitionInputSerializer(CachedFieldsSerializer):
 
 
 class RelationshipSerializer(serializers.ModelSerializer):
-    source = CIRefSerializer(read_only=True)
-    target = CIRefSerializer(read_only=True)
+    source = ref(CIRefSerializer)
+    target = ref(CIRefSerializer)
     type = serializers.SlugRelatedField(slug_field="code", read_only=True)
     forward_name = serializers.CharField(source="type.forward_name", read_only=True)
 
@@ -164,7 +164,7 @@ class ImpactQuerySerializer(CachedFieldsSerializer):
 
 
 class ImpactItemSerializer(CachedFieldsSerializer):
-    ci = CIRefSerializer()
+    ci = ref(CIRefSerializer)
     distance = serializers.IntegerField()
 
 
@@ -173,7 +173,7 @@ class ImpactSerializer(CachedFieldsSerializer):
     depth = serializers.IntegerField()
     count = serializers.IntegerField()
     items = ImpactItemSerializer(many=True)
-    affected_services = CIRefSerializer(many=True)
+    affected_services = ref(CIRefSerializer, many=True)
     affected_organisations = serializers.ListField(child=serializers.CharField())
 
 

@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from accounts.models import Organisation, SupportGroup, User
 from config_items.models import ConfigurationItem
-from core.api.serializers import CachedFieldsSerializer
+from core.api.serializers import CachedFieldsSerializer, ref
 from core.choices import Priority
 from incidents.models import Category, Incident
 from sla.calendars import calendar_changed, calendar_spec_load
@@ -77,7 +77,7 @@ class AgreementSerializer(serializers.ModelSerializer):
     services = serializers.PrimaryKeyRelatedField(
         queryset=_services(), many=True, required=False, help_text=_("Empty: every service.")
     )
-    targets = TargetRefSerializer(many=True, read_only=True)
+    targets = ref(TargetRefSerializer, many=True)
 
     class Meta:
         model = Agreement
@@ -450,7 +450,7 @@ class ClockSerializer(serializers.ModelSerializer):
     record_type = serializers.SerializerMethodField()
     record_id = serializers.IntegerField(source="object_id", read_only=True)
     target_name = serializers.CharField(source="target.name", read_only=True)
-    agreement = AgreementRefSerializer(source="target.agreement", read_only=True)
+    agreement = ref(AgreementRefSerializer, source="target.agreement")
     calendar_name = serializers.CharField(source="calendar.name", read_only=True)
     target_seconds = serializers.SerializerMethodField()
     elapsed_seconds = serializers.SerializerMethodField()

@@ -4,7 +4,10 @@ read by a compiled statement (CompiledPrimaryKeyRelatedField) as DRF reads them;
 objects rendered by a shared instance (represent) as by a new one; attributes read by a
 plan (PlannedRepresentation) with DRF's results and errors."""
 
+import importlib
+
 import pytest
+from django.apps import apps
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -57,8 +60,39 @@ def test_nested_fields_are_rebuilt_so_their_children_reach_the_instance_context(
     cis = serializer.fields["configuration_items"]  # many=True: a child relation inside
     assert cis.child_relation.parent is cis
     assert cis.child_relation.context["request"] is request
-    services = ImpactSerializer(context={"request": request}).fields["affected_services"]
-    assert services.child.context["request"] is request
+    names = ImpactSerializer(context={"request": request}).fields["affected_organisations"]
+    assert names.child.context["request"] is request
+
+
+def _api_serializer_classes() -> list[type]:
+    """Every serializer class of the apps' `api.serializers` modules."""
+    found = set()
+    for config in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{config.name}.api.serializers")
+        except ModuleNotFoundError:
+            continue
+        found |= {
+            value
+            for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, serializers.BaseSerializer)
+        }
+    return sorted(found, key=lambda cls: (cls.__module__, cls.__name__))
+
+
+def test_references_are_declared_with_ref_not_as_nested_serializers():
+    """A nested reference serializer is rebuilt for every instance of its parent and
+    builds its fields on each render; `ref()` renders the same shape from one shared
+    instance."""
+    classes = _api_serializer_classes()
+    assert len(classes) > 20  # the apps' modules were found
+    nested = [
+        f"{cls.__module__}.{cls.__name__}.{name}"
+        for cls in classes
+        for name, field in cls._declared_fields.items()
+        if type(getattr(field, "child", field)).__name__.endswith("RefSerializer")
+    ]
+    assert nested == []
 
 
 def _outcome(field, data):
