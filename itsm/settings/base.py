@@ -361,8 +361,13 @@ ITSM_OUTBOX_HANDLERS["sla.escalate"] = "sla.services.clock_escalate_handler"
 # notification work waits on the default queue; the tick has a queue of its own so that
 # a burst of recordings waiting on "sla" cannot hold the next tick back (the worker takes
 # from both queues in turn).
+# The dashboard's warm task runs there too: behind a burst of notifications on the default
+# queue it would miss its 60 s window, and managers would meet the cold aggregation.
 ITSM_OUTBOX_QUEUES = {"sla.fired": "sla"}
-CELERY_TASK_ROUTES = {"sla.tasks.clock_tick_task": {"queue": "sla-tick"}}
+CELERY_TASK_ROUTES = {
+    "sla.tasks.clock_tick_task": {"queue": "sla-tick"},
+    "sla.tasks.dashboard_cache_warm_task": {"queue": "sla"},
+}
 # How often the SLA tick fires due warnings and breaches (a breach is recorded within one
 # interval of its moment).
 ITSM_SLA_TICK_SECONDS = env.float("ITSM_SLA_TICK_SECONDS", default=15.0)

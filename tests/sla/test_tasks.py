@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.models import OutboxMessage
 from sla import services as sla
-from sla.tasks import clock_tick_task
+from sla.tasks import clock_tick_task, dashboard_cache_warm_task
 from tests.incidents.factories import IncidentFactory
 from tests.sla.factories import TargetFactory
 
@@ -50,3 +50,16 @@ def test_tick_task_with_nothing_due_publishes_an_earlier_tick_s_waiting_message(
     message.refresh_from_db()
     assert message.dispatched_at is not None
     assert redis.Redis.from_url(throwaway_redis.url).llen("sla") == 1
+
+
+def test_the_dashboard_warm_task_goes_to_the_sla_worker_not_the_default_queue(
+    use_broker, throwaway_redis
+):
+    use_broker(throwaway_redis.url)
+
+    dashboard_cache_warm_task.delay()
+
+    broker = redis.Redis.from_url(throwaway_redis.url)
+    queued = [json.loads(raw)["headers"]["task"] for raw in broker.lrange("sla", 0, -1)]
+    assert queued == ["sla.tasks.dashboard_cache_warm_task"]
+    assert broker.llen("celery") == 0
