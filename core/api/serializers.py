@@ -1,12 +1,13 @@
 import copy
 import threading
-from functools import cache
+from functools import cache, partial
 from operator import attrgetter
+from types import BuiltinFunctionType, FunctionType, MethodType
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import SkipField
+from rest_framework.fields import SkipField, is_simple_callable
 from rest_framework.relations import PKOnlyObject
 from rest_framework.utils.serializer_helpers import ReturnDict
 
@@ -53,6 +54,46 @@ def _representation_plan(serializer) -> tuple:
     return tuple(plan)
 
 
+# DRF's `is_simple_callable` per signature key (`_signature_key`): it inspects the
+# signature on every call, which depends on nothing but that key.
+_SIMPLE_CALLABLES: dict = {}
+
+
+def _signature_key(attribute):
+    """What a callable's signature depends on: the function of a bound method; for a
+    partial (Django's `get_<field>_display`), its callable's key with the number of
+    positional and the names of keyword arguments it fixes. None for anything else."""
+    if isinstance(attribute, MethodType):
+        return attribute.__func__
+    if isinstance(attribute, partial):
+        inner = _signature_key(attribute.func)
+        if inner is not None:
+            return (inner, len(attribute.args), frozenset(attribute.keywords))
+    return None
+
+
+def _callable_read(attribute):
+    """What DRF's `get_attribute` makes of a callable attribute, or _UNREAD where it must
+    decide itself. A method or a partial of one without required arguments
+    (`get_status_display`) is called; another callable object (a related manager) is
+    taken as it is, as DRF takes it; plain functions, builtins and a call that fails go
+    DRF's way."""
+    key = _signature_key(attribute)
+    if key is None:
+        if isinstance(attribute, FunctionType | BuiltinFunctionType | partial):
+            return _UNREAD
+        return attribute
+    simple = _SIMPLE_CALLABLES.get(key)
+    if simple is None:
+        simple = _SIMPLE_CALLABLES[key] = is_simple_callable(attribute)
+    if not simple:
+        return attribute
+    try:
+        return attribute()
+    except Exception:  # noqa: BLE001 - DRF's get_attribute calls it again and decides
+        return _UNREAD
+
+
 class PlannedRepresentation:
     """`to_representation` as DRF's Serializer does it, with each field's attribute read
     by a plan made once per serializer instance.
@@ -61,9 +102,10 @@ class PlannedRepresentation:
     parts, a Mapping check and a callable check per part, and for a method (such as
     `get_status_display`) a signature inspection on every call; with the readable-field
     generator around it, a third of an incident's rendering. Here an attribute named by
-    a plain field is read with `attrgetter`; whatever that cannot settle (a missing
-    attribute, a row that does not exist, a callable, a dict instance) goes through
-    DRF's own `get_attribute`, so the result and the errors are DRF's."""
+    a plain field is read with `attrgetter`, and a callable it reads is called or taken as
+    DRF would (`_callable_read`, its signature inspected once); whatever that cannot
+    settle (a missing attribute, a row that does not exist, a function, a dict instance)
+    goes through DRF's own `get_attribute`, so the result and the errors are DRF's."""
 
     def to_representation(self, instance):
         plan = self.__dict__.get("_representation_plan")
@@ -78,7 +120,7 @@ class PlannedRepresentation:
                 except Exception:  # noqa: BLE001, S110 - DRF's get_attribute decides below
                     attribute = _UNREAD
                 if callable(attribute):
-                    attribute = _UNREAD
+                    attribute = _callable_read(attribute)
             if attribute is _UNREAD:
                 try:
                     attribute = field.get_attribute(instance)

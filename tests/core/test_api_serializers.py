@@ -5,12 +5,15 @@ objects rendered by a shared instance (represent) as by a new one; attributes re
 plan (PlannedRepresentation) with DRF's results and errors."""
 
 import importlib
+from functools import partialmethod
 
 import pytest
 from django.apps import apps
 from rest_framework import serializers
+from rest_framework.fields import is_simple_callable
 from rest_framework.request import Request
 
+import core.api.serializers
 from accounts.models import SupportGroup
 from config_items.api.serializers import ImpactSerializer
 from core.api.serializers import CachedFieldsSerializer, CompiledPrimaryKeyRelatedField, ref
@@ -193,17 +196,37 @@ class _Shapes(CachedFieldsSerializer):
     nothing = serializers.CharField(allow_null=True)  # None
     nested = serializers.CharField(source="inner.value")  # two parts: DRF's path
     whole = serializers.DictField(source="*", child=serializers.CharField())
+    label = serializers.CharField()  # a partial of a method, as get_<field>_display is
+    counter = serializers.IntegerField()  # a callable object: taken as it is
+    greet = serializers.CharField()  # a method with a required argument: not called
+
+
+class _Counter:
+    def __call__(self, step):
+        return step
+
+    def __int__(self):
+        return 3
 
 
 class _Thing:
     plain = "a"
     nothing = None
+    counter = _Counter()
 
     def __init__(self):
         self.inner = type("Inner", (), {"value": "deep"})()
 
     def shout(self):
         return "A!"
+
+    def _labelled(self, *, field):
+        return f"{field}!"
+
+    label = partialmethod(_labelled, field="plain")
+
+    def greet(self, name):
+        return f"Hello {name}"
 
     def items(self):  # for the `source="*"` field
         return [("plain", self.plain)]
@@ -226,8 +249,30 @@ def test_the_plan_falls_back_to_drf_for_what_it_cannot_settle():
     assert "optional" not in planned
     assert planned["nothing"] is None
     assert planned["nested"] == "deep"
+    assert planned["label"] == "plain!"
+    assert planned["counter"] == 3
+    assert planned["greet"].startswith("<bound method _Thing.greet")
     as_dict = {"plain": "b", "shout": "B", "nothing": None, "inner": {"value": "d"}}
+    as_dict |= {"label": "L", "counter": 4, "greet": "hi"}
     assert serializer.to_representation(as_dict) == _drf(_Shapes(), as_dict)
+
+
+def test_a_callable_s_signature_is_inspected_once(monkeypatch):
+    inspected = []
+
+    def counted(attribute):
+        inspected.append(attribute)
+        return is_simple_callable(attribute)
+
+    monkeypatch.setattr(core.api.serializers, "_SIMPLE_CALLABLES", {})
+    monkeypatch.setattr(core.api.serializers, "is_simple_callable", counted)
+    serializer = _Shapes()
+
+    thing = _Thing()
+    first = serializer.to_representation(thing)
+    assert serializer.to_representation(thing) == first == _drf(_Shapes(), thing)
+    # shout (read twice: shout, loud), label and greet: one inspection each
+    assert len(inspected) == 3
 
 
 def test_a_missing_required_attribute_fails_as_in_drf():
