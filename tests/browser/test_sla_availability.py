@@ -83,11 +83,8 @@ def test_manager_records_outages_and_sees_availability_change(
     expect(ongoing).to_have_count(1)
     screenshot(page, "sla_outages")
     outages.get_by_label("Ended at").fill((now - dt.timedelta(minutes=10)).strftime(INPUT_FORMAT))
-    # The card reloads on each outage change by swapping itself out: until htmx has
-    # processed the new card, a change announced then would find no listener.
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-    )
+    # Ended at once, while the card may still be reloading for the outage just recorded:
+    # the card keeps listening through its own reloads.
     outages.get_by_role("button", name="End outage").click()
 
     expect(outages.locator("tr", has_text="Ongoing")).to_have_count(0)
@@ -121,3 +118,42 @@ def test_an_overlapping_outage_is_refused_in_the_form(page, manager, sign_in, sc
     expect(form).to_contain_text("This overlaps another outage of the service.")
     screenshot(page, "sla_outage_overlap")
     assert ServiceOutage.objects.count() == 1
+
+
+def test_the_card_hears_a_change_announced_while_it_is_swapping_in(page, manager, sign_in):
+    """A change announced between a reload's swap and its settling reloads the card again
+    (a card that replaced itself had no listener until htmx had settled it)."""
+    cmdb_defaults_create()
+    shop = ConfigurationItemFactory(name="Online shop", ci_class=ci_class("business_service"))
+    AgreementFactory(name="Online shop SLA", services=[shop])
+    sign_in(page, "manager")
+    page.goto(shop.get_absolute_url())
+    expect(page.locator("#service-agreements")).to_contain_text("Online shop SLA")
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+    reloads = []
+    page.on(
+        "request",
+        lambda request: reloads.append(request.url) if "/agreements/" in request.url else None,
+    )
+    # The second announcement comes right after the first reload is swapped in, before
+    # htmx settles it.
+    page.evaluate(
+        """() => {
+          document.body.addEventListener("htmx:afterSwap", (event) => {
+            if (event.detail.target.id === "service-agreements") {
+              htmx.trigger(document.body, "outagesChanged");
+            }
+          }, {once: true});
+          htmx.trigger(document.body, "outagesChanged");
+        }"""
+    )
+
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+    expect(page.locator("#service-agreements")).to_contain_text("Online shop SLA")
+    page.wait_for_timeout(300)  # a reload that was heard has been requested by now
+    assert len(reloads) == 2
+    assert page.locator("#service-agreements").count() == 1  # not nested in itself
