@@ -10,7 +10,7 @@ which filter them out for customers.
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import Organisation, SupportGroup, User
@@ -34,6 +34,8 @@ from incidents.choices import (
     Urgency,
 )
 from incidents.models import Category, Incident, MajorIncidentUpdate, SatisfactionRating
+
+from . import examples as ex
 
 # Actions a customer may take on a resolved incident of theirs (not FSM transitions).
 CUSTOMER_RESOLVED_ACTIONS = ["confirm", "reject", "rate"]
@@ -83,6 +85,7 @@ class IncidentRefSerializer(CachedFieldsModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(examples=[ex.answer("Seen by its caller", ex.INCIDENT_CUSTOMER)])
 class IncidentCustomerSerializer(CachedFieldsModelSerializer):
     """What a customer sees of an incident: no internal working detail."""
 
@@ -147,6 +150,7 @@ class IncidentCustomerSerializer(CachedFieldsModelSerializer):
         return [t.name for t in incident.get_available_user_status_transitions(user)]
 
 
+@extend_schema_serializer(examples=[ex.answer("An incident in progress", ex.INCIDENT)])
 class IncidentSerializer(IncidentCustomerSerializer):
     """The full read shape for the support side."""
 
@@ -258,6 +262,7 @@ class IncidentCreateInputSerializer(CachedFieldsSerializer):
     parent = _IncidentRefField(required=False, allow_null=True)
 
 
+@extend_schema_serializer(examples=[ex.given("Raise the urgency", {"urgency": 1, "version": 3})])
 class IncidentUpdateInputSerializer(CachedFieldsSerializer):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -279,6 +284,7 @@ class IncidentUpdateInputSerializer(CachedFieldsSerializer):
     )
 
 
+@extend_schema_serializer(examples=[ex.given("At the version read", {"version": 3})])
 class VersionInputSerializer(CachedFieldsSerializer):
     """Body of a transition without other input: the optional expected version."""
 
@@ -289,6 +295,11 @@ class VersionInputSerializer(CachedFieldsSerializer):
     )
 
 
+@extend_schema_serializer(
+    examples=[
+        ex.given("To a group and one of its members", {"group": 4, "assignee": 3, "version": 2})
+    ]
+)
 class AssignInputSerializer(VersionInputSerializer):
     group = serializers.PrimaryKeyRelatedField(
         queryset=SupportGroup.objects.filter(is_active=True), required=False, allow_null=True
@@ -298,6 +309,9 @@ class AssignInputSerializer(VersionInputSerializer):
     )
 
 
+@extend_schema_serializer(
+    examples=[ex.given("Waiting for the caller", {"reason": "awaiting_customer", "version": 3})]
+)
 class PendInputSerializer(VersionInputSerializer):
     reason = serializers.ChoiceField(choices=PendingReason.choices)
 
@@ -307,15 +321,22 @@ class ResolveInputSerializer(VersionInputSerializer):
     notes = serializers.CharField()
 
 
+@extend_schema_serializer(
+    examples=[ex.given("With a reason", {"reason": "The printer fails again.", "version": 5})]
+)
 class ReasonInputSerializer(VersionInputSerializer):
     reason = serializers.CharField()
 
 
+@extend_schema_serializer(
+    examples=[ex.given("Five stars", {"score": 5, "comment": "Fixed within the hour, thank you."})]
+)
 class RateInputSerializer(CachedFieldsSerializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+@extend_schema_serializer(examples=[ex.given("With its manager", {"manager": 7, "version": 3})])
 class DeclareMajorInputSerializer(VersionInputSerializer):
     manager = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True),
@@ -325,6 +346,7 @@ class DeclareMajorInputSerializer(VersionInputSerializer):
     )
 
 
+@extend_schema_serializer(examples=[ex.given("A colleague", {"user": 5})])
 class WatchInputSerializer(CachedFieldsSerializer):
     user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True),
@@ -333,6 +355,7 @@ class WatchInputSerializer(CachedFieldsSerializer):
     )
 
 
+@extend_schema_serializer(examples=[ex.answer("A rating", ex.RATING)])
 class SatisfactionRatingSerializer(CachedFieldsModelSerializer):
     rated_by = ref(UserRefSerializer)
 
@@ -342,6 +365,7 @@ class SatisfactionRatingSerializer(CachedFieldsModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(examples=[ex.answer("An update sent", ex.MAJOR_UPDATE)])
 class MajorIncidentUpdateSerializer(CachedFieldsModelSerializer):
     author = ref(UserRefSerializer)
 
@@ -351,11 +375,20 @@ class MajorIncidentUpdateSerializer(CachedFieldsModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    examples=[
+        ex.given(
+            "To the affected customers",
+            {"body": ex.MAJOR_UPDATE["body"], "send_to_customers": True},
+        )
+    ]
+)
 class MajorIncidentUpdateInputSerializer(CachedFieldsSerializer):
     body = serializers.CharField()
     send_to_customers = serializers.BooleanField(required=False, default=True)
 
 
+@extend_schema_serializer(examples=[ex.answer("A public reply", ex.COMMENT)])
 class CommentSerializer(CachedFieldsModelSerializer):
     author = ref(UserRefSerializer)
     body_html = serializers.SerializerMethodField()
@@ -369,6 +402,12 @@ class CommentSerializer(CachedFieldsModelSerializer):
         return str(markdown_render(comment.body))
 
 
+@extend_schema_serializer(
+    examples=[
+        ex.given("A public reply", {"body": ex.COMMENT["body"], "visibility": "public"}),
+        ex.given("A work note", {"body": "Fuser unit ordered.", "visibility": "work_note"}),
+    ]
+)
 class CommentInputSerializer(CachedFieldsSerializer):
     body = serializers.CharField()
     visibility = serializers.ChoiceField(
@@ -379,6 +418,7 @@ class CommentInputSerializer(CachedFieldsSerializer):
     )
 
 
+@extend_schema_serializer(examples=[ex.answer("A screenshot", ex.ATTACHMENT)])
 class AttachmentSerializer(CachedFieldsModelSerializer):
     uploaded_by = ref(UserRefSerializer)
     download_url = serializers.SerializerMethodField()
@@ -407,6 +447,7 @@ class AttachmentInputSerializer(CachedFieldsSerializer):
     file = serializers.FileField()
 
 
+@extend_schema_serializer(examples=[ex.answer("An assignment", ex.TIMELINE_ENTRY)])
 class TimelineEntrySerializer(CachedFieldsSerializer):
     """One timeline entry: `kind` says whether `item` is a comment, attachment or event."""
 

@@ -12,7 +12,6 @@ from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
-    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -35,22 +34,25 @@ from incidents.filters import IncidentFilterSet
 from incidents.models import Incident
 from incidents.selectors import incident_get, incident_list
 
+from . import examples as ex
 from . import serializers as s
 
+
+def _error(status: int, description) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description, examples=[ex.error(status)])
+
+
 _ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description=_("Invalid input.")),
-    401: OpenApiResponse(ErrorSerializer, description=_("Not signed in.")),
-    403: OpenApiResponse(ErrorSerializer, description=_("Not allowed.")),
-    404: OpenApiResponse(ErrorSerializer, description=_("No such incident, or not yours.")),
+    400: _error(400, _("Invalid input.")),
+    401: _error(401, _("Not signed in.")),
+    403: _error(403, _("Not allowed.")),
+    404: _error(404, _("No such incident, or not yours.")),
 }
 _CONFLICTS = {
-    409: OpenApiResponse(
-        ErrorSerializer,
-        description=_("Illegal transition (illegal_transition) or stale version (stale_version)."),
+    409: _error(
+        409, _("Illegal transition (illegal_transition) or stale version (stale_version).")
     ),
-    412: OpenApiResponse(
-        ErrorSerializer, description=_("If-Match names an older version (stale_version).")
-    ),
+    412: _error(412, _("If-Match names an older version (stale_version).")),
 }
 _IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -242,9 +244,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         request=s.IncidentCreateInputSerializer,
         responses={201: s.IncidentSerializer, **_ERRORS},
         examples=[
-            OpenApiExample(
+            ex.given(
                 "Phone call logged by an agent",
-                value={
+                {
                     "title": "Cannot print invoices",
                     "description": "Printer on floor 3 shows *offline* since 9:00.",
                     "caller": "li.wei",
@@ -255,13 +257,12 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                     "urgency": 1,
                     "assignment_group": 1,
                 },
-                request_only=True,
             ),
-            OpenApiExample(
+            ex.given(
                 "Raised by a customer",
-                value={"title": "邮件无法发送", "description": "Outlook 报错 0x800CCC0E。"},
-                request_only=True,
+                {"title": "邮件无法发送", "description": "Outlook 报错 0x800CCC0E。"},
             ),
+            ex.answer("The incident logged", ex.INCIDENT_LOGGED),
         ],
     )
     def create(self, request):
@@ -348,15 +349,15 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary=_("Resolve"),
         description=_("Resolution code and notes are required; open child incidents follow."),
         examples=[
-            OpenApiExample(
+            ex.given(
                 "Resolved with a workaround",
-                value={
+                {
                     "code": "solved_workaround",
                     "notes": "Restarted the print spooler; the driver update is planned.",
-                    "version": 4,
+                    "version": 3,
                 },
-                request_only=True,
-            )
+            ),
+            ex.answer("The incident resolved", ex.INCIDENT_RESOLVED),
         ],
     )
     @action(detail=True, methods=["post"])

@@ -6,6 +6,10 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.relations import RelatedField
+
+from incidents.api import examples as ex
+from incidents.api import serializers as s
 
 
 def test_schema_generation_has_no_warnings_and_validates(tmp_path):
@@ -123,3 +127,75 @@ def test_swagger_ui_renders_in_a_real_browser_without_csp_violations(live_server
     assert title.startswith("ITSM API")
     assert violations == []
     assert failed == []
+
+
+def _operations(schema, prefix):
+    for path, operations in schema["paths"].items():
+        if path.startswith(prefix):
+            for method, operation in operations.items():
+                if method in ("get", "post", "put", "patch", "delete"):
+                    yield f"{method.upper()} {path}", operation
+
+
+def _examples(content: dict, media_type: str = "application/json") -> dict:
+    return (content.get(media_type) or {}).get("examples") or {}
+
+
+def test_every_incident_endpoint_shows_examples_of_its_input_and_its_answers(api_client, db):
+    schema = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    missing = []
+    for name, operation in _operations(schema, "/api/v1/incidents/"):
+        body = operation.get("requestBody", {}).get("content", {})
+        if "application/json" in body and not _examples(body):
+            missing.append(f"{name}: input")
+        for code, answer in operation["responses"].items():
+            if answer.get("content") and not _examples(answer["content"]):
+                missing.append(f"{name}: {code} answer")
+
+    assert len(list(_operations(schema, "/api/v1/incidents/"))) > 20
+    assert missing == []
+
+
+def test_the_incident_examples_have_the_fields_of_their_serializers():
+    pairs = [
+        (s.IncidentSerializer, ex.INCIDENT),
+        (s.IncidentSerializer, ex.INCIDENT_LOGGED),
+        (s.IncidentSerializer, ex.INCIDENT_RESOLVED),
+        (s.IncidentCustomerSerializer, ex.INCIDENT_CUSTOMER),
+        (s.CommentSerializer, ex.COMMENT),
+        (s.AttachmentSerializer, ex.ATTACHMENT),
+        (s.TimelineEntrySerializer, ex.TIMELINE_ENTRY),
+        (s.MajorIncidentUpdateSerializer, ex.MAJOR_UPDATE),
+        (s.SatisfactionRatingSerializer, ex.RATING),
+    ]
+    for serializer_class, example in pairs:
+        assert list(example) == list(serializer_class().fields), serializer_class.__name__
+
+
+def test_the_incident_input_examples_are_valid_input(db):
+    """Each input example passes its serializer's own checks, references aside (the
+    example's ids name rows of no particular database)."""
+    inputs = [
+        s.IncidentUpdateInputSerializer,
+        s.VersionInputSerializer,
+        s.AssignInputSerializer,
+        s.PendInputSerializer,
+        s.ReasonInputSerializer,
+        s.RateInputSerializer,
+        s.DeclareMajorInputSerializer,
+        s.MajorIncidentUpdateInputSerializer,
+        s.CommentInputSerializer,
+    ]
+    for serializer_class in inputs:
+        examples = serializer_class._spectacular_annotation["examples"]
+        assert examples, serializer_class.__name__
+        for example in examples:
+            serializer = serializer_class(data=example.value)
+            serializer.is_valid()
+            errors = {
+                name: error
+                for name, error in serializer.errors.items()
+                if not isinstance(serializer.fields[name], RelatedField)
+            }
+            assert errors == {}, (serializer_class.__name__, errors)
+            assert set(example.value) <= set(serializer.fields)
