@@ -135,6 +135,9 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("ITSM_CACHE_PREFIX", default="itsm"),
         "TIMEOUT": 300,
+        # Fail fast when Redis is unreachable: the cache then degrades to no cache for a
+        # few seconds (core.cache) instead of holding the request.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 2.0},
     }
 }
 

@@ -1,10 +1,16 @@
 """core.cache.RedisCache: Django's Redis cache with one client object per pool; clear()
-removes only its own keys."""
+removes only its own keys; with Redis away it degrades to no cache, and forgets after the
+outage what it could not update meanwhile."""
 
+import time
+
+import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+import core.cache
 from core.cache import RedisCache
+from tests.processes import ThrowawayRedis
 
 
 def _cache(prefix: str) -> RedisCache:
@@ -60,3 +66,55 @@ def test_clear_removes_this_caches_keys_only():
     other.clear()
     mine_too.clear()
     client.delete("test-clear-queue")
+
+
+@pytest.fixture
+def redis_server():
+    """A private redis-server that keeps its data across a restart, as production's does."""
+    server = ThrowawayRedis(persistent=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+def test_with_redis_away_the_cache_degrades_and_after_it_forgets_what_went_stale(
+    redis_server, monkeypatch
+):
+    monkeypatch.setattr(core.cache, "PAUSE_SECONDS", 0.3)
+    away = RedisCache(redis_server.url, {"KEY_PREFIX": "test-outage"})
+    away.set("session", "signed in")
+    away.set("other", 1)
+
+    redis_server.stop()
+    started = time.monotonic()
+    outcomes = (
+        away.get("session", "miss"),
+        away.get_many(["session", "other"]),
+        away.set("session", "signed out"),  # dropped
+        away.delete("session"),  # dropped: the old value stays in Redis
+        away.add("flag", 1),  # as if stored
+        away.incr_window("rate", 60),  # the rate limit lets the request through
+        away.has_key("other"),
+    )
+    calls_took = time.monotonic() - started
+
+    assert outcomes == ("miss", {}, None, False, True, 0, False)
+    assert calls_took < 1.5  # one failed connection, then no tries until the pause ends
+    redis_server.start()
+    time.sleep(0.4)
+    # The first call after the pause clears the cache: the session deleted during the
+    # outage does not come back from Redis.
+    assert away.get("session", "miss") == "miss"
+    assert away.get("other", "miss") == "miss"
+    away.set("session", "new")
+    assert away.get("session") == "new"
+
+
+def test_a_cache_that_never_failed_keeps_its_entries(redis_server):
+    steady = RedisCache(redis_server.url, {"KEY_PREFIX": "test-steady"})
+    steady.set("kept", 7)
+
+    assert steady.get("kept") == 7
+    assert core.cache._OUTAGES[redis_server.url].owes_clear is False

@@ -5,9 +5,15 @@ import tempfile
 import time
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
 
+import core.cache
+from accounts.services import api_token_create
 from core.models import OutboxMessage
 from core.outbox import outbox_relay
+from incidents.models import Incident
 from incidents.services import (
     incident_assign,
     incident_comment,
@@ -108,3 +114,64 @@ def test_with_redis_down_writes_succeed_and_every_notification_arrives_once(
         ("incident.resolved", "cust_a"),
     ], worker_log
     assert Notification.objects.count() == 12
+
+
+def test_with_the_only_redis_down_people_keep_working_over_http(
+    roles, customer_a, agent, manager, throwaway_redis, use_broker, settings, monkeypatch
+):
+    """Cache, sessions' cache, rate limit and broker on one Redis, as in production
+    (docker-compose): while it is down, agents and customers still log, edit and reply
+    through the pages and the API, and a customer's sign-out holds after it returns."""
+    group = SupportGroupFactory(name="Service desk", manager=manager)
+    group.members.add(agent)
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": throwaway_redis.url}}
+    use_broker(throwaway_redis.url)
+    monkeypatch.setattr(core.cache, "PAUSE_SECONDS", 0.5)
+    desk, portal, api = Client(), Client(), Client()
+    desk.force_login(agent)
+    portal.force_login(customer_a)
+    token = api_token_create(user=agent, name="integration", actor=manager)[1]
+    mine = incident_create(actor=customer_a, title="Laptop will not boot")
+    cache.set("probe", "from before")
+
+    throwaway_redis.stop()
+    queue = desk.get(reverse("incidents:incident_list"))
+    logged = desk.post(
+        reverse("incidents:incident_create"),
+        {"caller": customer_a.pk, "channel": "phone", "title": "Printer jams on floor 3",
+         "impact": 2, "urgency": 2, "assignment_group": group.pk},
+    )  # fmt: skip
+    created = api.post(
+        "/api/v1/incidents/",
+        {"title": "Backup job failed", "caller": customer_a.pk, "assignment_group": group.pk},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+    edited = api.patch(
+        f"/api/v1/incidents/{created.json()['id']}/",
+        {"urgency": 1},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+    home = portal.get(reverse("portal:home"))
+    replied = portal.post(reverse("portal:incident_reply", args=[mine.pk]), {"body": "Still off."})
+    signed_out = portal.post(reverse("accounts:logout"))
+    pending_while_down = OutboxMessage.objects.filter(dispatched_at__isnull=True).count()
+    relayed_while_down = outbox_relay()
+
+    throwaway_redis.start()
+    time.sleep(0.6)  # the cache's pause after the failure
+    relayed_after = outbox_relay()
+    back = portal.get(reverse("portal:home"))
+
+    assert (queue.status_code, logged.status_code, home.status_code) == (200, 302, 200)
+    assert (created.status_code, edited.status_code, replied.status_code) == (201, 200, 302)
+    assert signed_out.status_code == 302
+    titles = ["Printer jams on floor 3", "Backup job failed"]
+    assert Incident.objects.filter(title__in=titles).count() == 2
+    assert Incident.objects.get(pk=created.json()["id"]).urgency == 1
+    assert relayed_while_down == 0
+    assert pending_while_down > 0 and relayed_after == pending_while_down
+    # The session ended while Redis was down is gone, though Redis kept its old copy.
+    assert back.status_code == 302 and reverse("accounts:login") in back["Location"]
+    assert cache.get("probe") is None
