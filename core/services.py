@@ -229,17 +229,19 @@ def attachment_add(
     actor: User,
     uploaded_file: UploadedFile,
     comment: Comment | None = None,
+    is_public: bool = True,
 ) -> Attachment:
     """Store an uploaded file on a ticket (size- and type-checked) and record the event.
 
-    An attachment of an internal work note is hidden from customers like the note itself.
+    An attachment of a comment is visible as the comment is (a work note's is hidden from
+    customers like the note itself); one without a comment as `is_public` says.
     """
     name, mime_type = attachment_validate(uploaded_file=uploaded_file)
     digest = hashlib.sha256()
     for chunk in uploaded_file.chunks():
         digest.update(chunk)
     uploaded_file.seek(0)
-    is_public = comment.is_public if comment is not None else True
+    is_public = comment.is_public if comment is not None else is_public
     attachment = Attachment(
         content_type=ContentType.objects.get_for_model(ticket),
         object_id=ticket.pk,

@@ -1001,7 +1001,11 @@ class IncidentCommentView(IncidentPermissionMixin, View):
                     )
                 if uploaded:
                     attachment_add(
-                        ticket=incident, actor=request.user, uploaded_file=uploaded, comment=comment
+                        ticket=incident,
+                        actor=request.user,
+                        uploaded_file=uploaded,
+                        comment=comment,
+                        is_public=visibility == CommentVisibility.PUBLIC,
                     )
             except DomainError as error:
                 form.add_error("file" if error.fields.get("file") else None, _error_text(error))

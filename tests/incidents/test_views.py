@@ -779,6 +779,34 @@ def test_reply_and_work_note_with_attachment(client, agent, customer_a):
     assert incident.first_response_at is not None
 
 
+def test_a_file_sent_alone_as_a_work_note_stays_internal(client, agent, customer_a):
+    incident = _log(agent, customer_a)
+    client.force_login(agent)
+    url = reverse("incidents:incident_comment", args=[incident.pk])
+
+    internal = client.post(
+        url, {"body": "", "visibility": "work_note", "file": SimpleUploadedFile("dump.txt", b"x")}
+    )
+    public = client.post(
+        url, {"body": "", "visibility": "public", "file": SimpleUploadedFile("howto.txt", b"y")}
+    )
+    page = client.get(reverse("incidents:incident_detail", args=[incident.pk])).content.decode()
+    client.force_login(customer_a)
+    portal = client.get(reverse("portal:incident_detail", args=[incident.pk])).content.decode()
+    hidden = Attachment.objects.get(name="dump.txt")
+    download = client.get(reverse("core:attachment_download", args=[hidden.pk]))
+
+    assert internal.status_code == public.status_code == 302
+    assert not Comment.objects.exists()
+    assert dict(Attachment.objects.values_list("name", "is_public")) == {
+        "dump.txt": False,
+        "howto.txt": True,
+    }
+    assert "dump.txt" in page and "Internal work note</span>" in page
+    assert "howto.txt" in portal and "dump.txt" not in portal
+    assert download.status_code == 404
+
+
 def test_refused_upload_is_a_form_error(client, agent, customer_a):
     incident = _log(agent, customer_a)
     client.force_login(agent)
