@@ -726,13 +726,34 @@ def incident_major_update(
 
 @transaction.atomic
 def incident_watch(*, actor: User, incident: Incident, user: User, watch: bool = True) -> None:
-    """Add or remove a watcher (agents may add anyone, customers only themselves)."""
+    """Add or remove a watcher, audited. Agents may add anyone who may see the incident
+    (watchers are told of its resolution: not a customer of another organisation);
+    customers only themselves."""
     if actor.is_customer and user.pk != actor.pk:
         raise DomainError(_("You can only watch for yourself."), code="forbidden", status=403)
+    if watch and not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
+        message = _("%(user)s may not see this incident.") % {"user": user}
+        raise DomainError(message, code="invalid", fields={"user": [message]})
+    incident = _lock(incident)
+    before = set(incident.watchers.values_list("pk", flat=True))
+    after = before | {user.pk} if watch else before - {user.pk}
+    if after == before:
+        return
     if watch:
         incident.watchers.add(user)
     else:
         incident.watchers.remove(user)
+    event_record(
+        ticket=incident,
+        event_type=EventType.FIELD_CHANGED,
+        actor=actor,
+        data={
+            "field": "watchers",
+            "old": sorted(before),
+            "new": sorted(after),
+            "added" if watch else "removed": str(user),
+        },
+    )
 
 
 def incident_close_resolved(*, now=None, batch: int = 500) -> int:

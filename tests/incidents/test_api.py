@@ -611,6 +611,28 @@ def test_watch_and_unwatch(api_client, make, agent, customer_a, manager):
     assert watched.status_code == 204
     assert list(incident.watchers.all()) == [manager]
     assert (for_other.status_code, for_other.json()["code"]) == (403, "forbidden")
+    changes = TicketEvent.objects.filter(object_id=incident.pk, data__field="watchers")
+    assert [(e.data["old"], e.data["new"]) for e in changes.order_by("pk")] == [
+        ([], [manager.pk]),
+        ([manager.pk], sorted([manager.pk, agent.pk])),
+        (sorted([manager.pk, agent.pk]), [manager.pk]),
+    ]
+
+
+def test_a_customer_of_another_organisation_cannot_be_made_a_watcher(
+    api_client, make, agent, customer_a, customer_b
+):
+    incident = make()  # customer_a's
+    client = client_for(api_client, agent)
+
+    refused = client.post(url("watch", incident.pk), {"user": customer_b.pk})
+    allowed = client.post(url("watch", incident.pk), {"user": customer_a.pk})
+
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid"
+    assert list(refused.json()["fields"]) == ["user"]
+    assert allowed.status_code == 204
+    assert list(incident.watchers.all()) == [customer_a]
 
 
 # Optimistic concurrency

@@ -838,6 +838,9 @@ def test_watchers_add_and_remove(client, agent, manager, customer_a):
     client.post(url, {"watch": "0", "user": agent.pk})
 
     assert list(incident.watchers.all()) == [manager]
+    page = client.get(reverse("incidents:incident_detail", args=[incident.pk])).content.decode()
+    assert f"added {manager} to the watchers" in page
+    assert f"removed {agent} from the watchers" in page
 
 
 def test_the_people_pickers_search_agents_and_refuse_a_name_not_chosen(
