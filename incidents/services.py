@@ -588,10 +588,18 @@ def _ensure_customer_owns(incident: Incident, actor: User) -> None:
         raise DomainError(_("This incident is not yours."), code="forbidden", status=403)
 
 
+def _ensure_caller(incident: Incident, actor: User) -> None:
+    """Only the caller confirms, rejects or rates a resolution: a colleague who sees an
+    incident their organisation shares may not close or reopen it, nor replace the
+    caller's rating."""
+    if incident.caller_id != actor.pk:
+        raise DomainError(_("This incident is not yours."), code="forbidden", status=403)
+
+
 @transaction.atomic
 def incident_confirm_resolution(*, actor: User, incident: Incident) -> Incident:
     """The customer confirms the resolution: the incident closes."""
-    _ensure_customer_owns(incident, actor)
+    _ensure_caller(incident, actor)
     incident = _lock(incident)
     if incident.status != IncidentStatus.RESOLVED:
         raise DomainError(
@@ -607,7 +615,7 @@ def incident_confirm_resolution(*, actor: User, incident: Incident) -> Incident:
 @transaction.atomic
 def incident_reject_resolution(*, actor: User, incident: Incident, reason: str) -> Incident:
     """The customer rejects the resolution: back to in progress, reopen count + 1."""
-    _ensure_customer_owns(incident, actor)
+    _ensure_caller(incident, actor)
     return incident_reopen(actor=actor, incident=incident, reason=reason)
 
 
@@ -656,7 +664,7 @@ def incident_rate(
     *, actor: User, incident: Incident, score: int, comment: str = ""
 ) -> SatisfactionRating:
     """The caller rates a resolved or closed incident 1-5 (once; rating again replaces it)."""
-    _ensure_customer_owns(incident, actor)
+    _ensure_caller(incident, actor)
     if incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
         raise DomainError(
             _("Only a resolved or closed incident can be rated."), code="not_resolved", status=409

@@ -241,12 +241,16 @@ def render_incident_page(request, incident: Incident, **forms):
         rating = None
     rating_initial = {"score": rating.score, "comment": rating.comment} if rating else None
     status = incident.status
+    # Only the caller answers the resolution (confirm, reject, rate); colleagues who see a
+    # shared incident read it.
+    is_caller = incident.caller_id == request.user.pk
     context = {
         "incident": incident,
         "timeline": customer_timeline(incident=incident, user=request.user),
         "is_resolved": status == IncidentStatus.RESOLVED,
+        "is_caller": is_caller,
         "can_reply": status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED),
-        "can_rate": status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
+        "can_rate": is_caller and status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
         "rating": rating,
         "handled_by": (
             incident.assignment_group.name if incident.assignment_group_id else SERVICE_DESK

@@ -143,10 +143,11 @@ class IncidentCustomerSerializer(CachedFieldsModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_available_transitions(self, incident: Incident) -> list[str]:
         """Names of the actions the requesting user may take now (django-fsm's view,
-        plus the customer's confirm / reject / rate on a resolved incident)."""
+        plus the caller's confirm / reject / rate on a resolved incident)."""
         user = self.context["request"].user
         if user.is_customer:
-            return CUSTOMER_RESOLVED_ACTIONS if incident.status == IncidentStatus.RESOLVED else []
+            answers = incident.status == IncidentStatus.RESOLVED and incident.caller_id == user.pk
+            return CUSTOMER_RESOLVED_ACTIONS if answers else []
         return [t.name for t in incident.get_available_user_status_transitions(user)]
 
 

@@ -262,6 +262,26 @@ def test_available_transitions_follow_the_users_permissions(api_client, make, ag
     assert sorted(as_manager["available_transitions"]) == ["cancel", "pend", "resolve"]
 
 
+def test_a_colleague_of_the_caller_may_read_but_not_answer_the_resolution(
+    api_client, make, customer_a, org_a
+):
+    org_a.shares_tickets = True
+    org_a.save(update_fields=["shares_tickets"])
+    colleague = UserFactory(organisation=org_a, roles=["customer"])
+    incident = make(S.RESOLVED)
+    client = client_for(api_client, colleague)
+
+    seen = client.get(url("detail", incident.pk))
+    confirmed = client.post(url("confirm", incident.pk))
+    rated = client.post(url("rate", incident.pk), {"score": 1})
+
+    assert seen.status_code == 200 and seen.json()["available_transitions"] == []
+    assert (confirmed.status_code, confirmed.json()["code"]) == (403, "forbidden")
+    assert rated.status_code == 403
+    incident.refresh_from_db()
+    assert incident.status == S.RESOLVED
+
+
 def test_customer_sees_confirm_reject_rate_on_a_resolved_incident(api_client, make, customer_a):
     incident = make(S.RESOLVED)
 

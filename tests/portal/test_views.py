@@ -142,6 +142,35 @@ def test_colleague_sees_incidents_only_when_the_organisation_shares_them(
     assert incident_a.number not in mine
 
 
+def test_only_the_caller_answers_the_resolution_of_a_shared_incident(
+    client, org_a, customer_a, colleague_a, incident_a, agent, desk
+):
+    org_a.shares_tickets = True
+    org_a.save(update_fields=["shares_tickets"])
+    _resolved(incident_a, agent, desk)
+    client.force_login(colleague_a)
+
+    page = client.get(_detail(incident_a)).content.decode()
+    answers = [
+        client.post(reverse("portal:incident_confirm", args=[incident_a.pk])),
+        client.post(reverse("portal:incident_reject", args=[incident_a.pk]), {"reason": "No"}),
+        client.post(reverse("portal:incident_rate", args=[incident_a.pk]), {"score": "1"}),
+    ]
+
+    assert "Replaced the fuser unit." in page
+    assert f"{customer_a}, who raised it, is asked to confirm the solution." in page
+    confirm_url = reverse("portal:incident_confirm", args=[incident_a.pk])
+    assert confirm_url not in page and 'id="rating"' not in page
+    # Refused on the page as it is, with the reason on top (the portal's way).
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert all("This incident is not yours." in a.content.decode() for a in answers)
+    incident_a.refresh_from_db()
+    assert (incident_a.status, incident_a.reopen_count) == (IncidentStatus.RESOLVED, 0)
+    assert not SatisfactionRating.objects.exists()
+    client.force_login(customer_a)
+    assert confirm_url in client.get(_detail(incident_a)).content.decode()
+
+
 def test_work_notes_never_appear_on_the_portal_page(client, customer_a, agent, incident_a):
     incident_comment(
         actor=agent,
