@@ -324,4 +324,3 @@ class CIAddForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"required": _("Search for a CI and pick it from the list.")},
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -404,6 +404,25 @@ def incident_update(
 
 
 @transaction.atomic
+def incident_ci_change(
+    *,
+    actor: User,
+    incident: Incident,
+    add: ConfigurationItem | None = None,
+    remove: int | None = None,
+) -> Incident:
+    """Link one affected CI (`add`) or unlink one (`remove`, its id), the list read under
+    the incident's lock: two agents linking CIs at the same moment both keep theirs."""
+    incident = _lock(incident)
+    cis = {ci.pk: ci for ci in incident.configuration_items.all()}
+    if add is not None:
+        cis[add.pk] = add
+    if remove is not None:
+        cis.pop(remove, None)
+    return incident_update(actor=actor, incident=incident, configuration_items=list(cis.values()))
+
+
+@transaction.atomic
 def incident_assign(
     *,
     actor: User,

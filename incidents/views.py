@@ -71,6 +71,7 @@ from .services import (
     incident_assign,
     incident_assign_to_me,
     incident_cancel,
+    incident_ci_change,
     incident_close,
     incident_comment,
     incident_create,
@@ -1056,21 +1057,14 @@ class IncidentCIView(IncidentActionView):
     anchor = "#cis"
 
     def act(self, request, incident):
-        current = list(incident.configuration_items.all())
         remove = request.POST.get("remove", "")
         if remove.isdigit():
-            cis = [ci for ci in current if ci.pk != int(remove)]
+            incident_ci_change(actor=request.user, incident=incident, remove=int(remove))
         else:
             form = CIAddForm(request.POST)
             if not form.is_valid():
                 raise DomainError(_form_errors_text(form), code="invalid")
-            cis = [*current, form.cleaned_data["ci"]]
-        incident_update(
-            actor=request.user,
-            incident=incident,
-            expected_version=None,
-            configuration_items=list({ci.pk: ci for ci in cis}.values()),
-        )
+            incident_ci_change(actor=request.user, incident=incident, add=form.cleaned_data["ci"])
         return _("Affected CIs updated.")
 
 

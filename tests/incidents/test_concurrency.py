@@ -8,7 +8,13 @@ from django.db import connection
 from core.exceptions import DomainError
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
-from incidents.services import incident_create, incident_resolve, incident_update
+from incidents.services import (
+    incident_ci_change,
+    incident_create,
+    incident_resolve,
+    incident_update,
+)
+from tests.config_items.factories import ConfigurationItemFactory
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,3 +89,22 @@ def test_two_agents_editing_the_same_version_one_gets_a_conflict(roles, customer
     assert stored.version == version + 1
     changed = stored.events.filter(event_type="field_changed")
     assert changed.count() == 1
+
+
+def test_two_agents_linking_cis_at_once_both_keep_theirs(roles, customer_a):
+    first, second = UserFactory(roles=["agent"]), UserFactory(roles=["agent"])
+    incident = incident_create(actor=first, caller=customer_a, title="Checkout slow")
+    database, cache = (
+        ConfigurationItemFactory(name="db-01"),
+        ConfigurationItemFactory(name="redis-01"),
+    )
+
+    outcomes = _race(
+        lambda: incident_ci_change(actor=first, incident=incident, add=database),
+        lambda: incident_ci_change(actor=second, incident=incident, add=cache),
+    )
+
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"]
+    stored = Incident.objects.get(pk=incident.pk)
+    assert set(stored.configuration_items.values_list("name", flat=True)) == {"db-01", "redis-01"}
+    assert stored.events.filter(data__field="configuration_items").count() == 2
