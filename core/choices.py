@@ -30,3 +30,4 @@ class EventType(models.TextChoices):
     SLA_BREACHED = "sla_breached", _("SLA breached")
     OUTAGE_RECORDED = "outage_recorded", _("Service outage recorded")
     OUTAGE_ENDED = "outage_ended", _("Service outage ended")
+    MAJOR_UPDATE_LOGGED = "major_update_logged", _("Major incident update logged")

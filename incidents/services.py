@@ -726,7 +726,12 @@ def incident_declare_major(
         ticket=incident,
         event_type=EventType.FIELD_CHANGED,
         actor=actor,
-        data={"field": "is_major", "old": False, "new": True},
+        data={
+            "field": "is_major",
+            "old": False,
+            "new": True,
+            "manager": str(incident.major_incident_manager),
+        },
     )
     _notify(incident, "major_declared", actor, key="declared")
     return incident
@@ -736,15 +741,29 @@ def incident_declare_major(
 def incident_major_update(
     *, actor: User, incident: Incident, body: str, send_to_customers: bool = True
 ) -> MajorIncidentUpdate:
-    """Add an entry to a major incident's communications log (sent to affected customers)."""
+    """Add an entry to a major incident's communications log (sent to affected customers),
+    until it is closed: "service restored" goes out once it is resolved. The entry is also
+    an event of the incident's timeline."""
     incident = _lock(incident)
     if not incident.is_major:
         raise DomainError(_("This is not a major incident."), code="not_major", status=409)
+    if incident.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+        raise DomainError(
+            _("A closed or cancelled incident takes no more updates."),
+            code="incident_closed",
+            status=409,
+        )
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": [_("Write the update.")]})
     update = MajorIncidentUpdate.objects.create(
         incident=incident, body=body, is_sent_to_customers=send_to_customers, author=actor
+    )
+    event_record(
+        ticket=incident,
+        event_type=EventType.MAJOR_UPDATE_LOGGED,
+        actor=actor,
+        data={"update": update.pk, "body": body, "sent_to_customers": send_to_customers},
     )
     if send_to_customers:
         _notify(incident, "major_update", actor, key=f"update:{update.pk}", update_id=update.pk)

@@ -19,7 +19,9 @@ from incidents.choices import IncidentStatus
 from incidents.models import Incident
 from incidents.services import (
     incident_assign,
+    incident_close,
     incident_create,
+    incident_declare_major,
     incident_resolve,
     incident_start,
     incident_update,
@@ -912,6 +914,32 @@ def test_major_incident_declared_by_manager_with_communications(client, agent, m
     assert "Mail is down for all of Acme." in page.content.decode()
     major = client.get(reverse("incidents:incident_list"), {"queue": "major"})
     assert [i.pk for i in major.context["rows"]] == [incident.pk]
+    timeline = page.content.decode().split('id="timeline"')[1]
+    assert f"declared a major incident, managed by {manager}" in timeline
+    assert "logged a major incident update" in timeline
+    assert "Mail is down for all of Acme." in timeline
+
+
+def test_a_major_incident_takes_updates_until_it_is_closed(client, agent, manager, customer_a):
+    incident = _log(agent, customer_a)
+    incident = incident_declare_major(actor=manager, incident=incident)
+    incident = incident_start(actor=agent, incident=incident)
+    incident_resolve(actor=agent, incident=incident, code="solved_workaround", notes="Failover.")
+    client.force_login(manager)
+    url = reverse("incidents:incident_major_update", args=[incident.pk])
+
+    resolved_page = client.get(incident.get_absolute_url()).content.decode()
+    restored = client.post(url, {"body": "Service restored for everyone."})
+    incident_close(actor=agent, incident=incident)
+    closed_page = client.get(incident.get_absolute_url()).content.decode()
+    late = client.post(url, {"body": "One more thing."}, follow=True)
+
+    assert url in resolved_page and url not in closed_page
+    assert restored.status_code == 302
+    assert list(incident.major_updates.values_list("body", flat=True)) == [
+        "Service restored for everyone."
+    ]
+    assert "A closed or cancelled incident takes no more updates." in late.content.decode()
 
 
 def test_assign_of_a_closed_incident_is_a_message(client, agent, customer_a, desk):
