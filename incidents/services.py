@@ -476,18 +476,26 @@ def incident_assign_to_me(*, actor: User, incident: Incident) -> Incident:
 
 @transaction.atomic
 def incident_start(*, actor: User, incident: Incident) -> Incident:
-    """Start work: the assignee (or the actor, if none) takes it; counts as first response."""
+    """Start work: the assignee (or the actor, if none, as an assignment: its moment and
+    event) takes it; counts as first response."""
     incident = _lock(incident)
     fields = ["status"]
-    if incident.assignee_id is None and actor.has_perm("incidents.work_incident"):
+    now = timezone.now()
+    takes = incident.assignee_id is None and actor.has_perm("incidents.work_incident")
+    if takes:
         incident.assignee = actor
         fields.append("assignee")
+        if incident.assigned_at is None:
+            incident.assigned_at = now
+            fields.append("assigned_at")
     old = _run_transition(incident, "start", actor)
     if incident.first_response_at is None:
-        incident.first_response_at = timezone.now()
+        incident.first_response_at = now
         fields.append("first_response_at")
     _save(incident, fields)
     _status_event(incident, actor, old)
+    if takes:
+        events_record(ticket=incident, actor=actor, events=[_assigned_event(incident)])
     if "first_response_at" in fields:
         sla.sla_record_respond(record=incident, actor=actor, at=incident.first_response_at)
     return incident

@@ -230,6 +230,18 @@ def test_customer_reply_does_not_resume_when_waiting_on_a_vendor(agent, customer
     assert Incident.objects.get(pk=incident.pk).status == IncidentStatus.PENDING
 
 
+def test_starting_an_unassigned_incident_assigns_it_to_the_agent(agent, customer_a):
+    incident = incident_create(actor=customer_a, title="Monitor flickers")
+
+    incident = incident_start(actor=agent, incident=incident)
+
+    assert (incident.status, incident.assignee) == (IncidentStatus.IN_PROGRESS, agent)
+    assert incident.assigned_at is not None
+    assert incident.assigned_at == incident.first_response_at
+    assigned = TicketEvent.objects.get(object_id=incident.pk, event_type="assigned")
+    assert (assigned.actor, assigned.data["assignee"]) == (agent, agent.username)
+
+
 def test_first_public_agent_reply_is_the_first_response(agent, customer_a):
     incident = incident_create(actor=agent, caller=customer_a, title="x")
     incident_comment(
