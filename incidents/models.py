@@ -265,7 +265,9 @@ class Incident(FSMModelMixin, TicketBase):
         # index Django adds for the unique number (numbers are only searched exactly).
         permissions = [
             ("assign_incident", _("Can assign incidents")),
-            ("work_incident", _("Can start, pend and resume incidents")),
+            ("start_incident", _("Can start work on incidents")),
+            ("pend_incident", _("Can put incidents on hold")),
+            ("resume_incident", _("Can resume work on incidents")),
             ("resolve_incident", _("Can resolve incidents")),
             ("close_incident", _("Can close incidents")),
             ("reopen_incident", _("Can reopen incidents")),
@@ -313,7 +315,7 @@ class Incident(FSMModelMixin, TicketBase):
         source=[IncidentStatus.NEW, IncidentStatus.ASSIGNED],
         target=IncidentStatus.IN_PROGRESS,
         conditions=[has_assignee],
-        permission="incidents.work_incident",
+        permission="incidents.start_incident",
     )
     def start(self):
         pass
@@ -322,7 +324,7 @@ class Incident(FSMModelMixin, TicketBase):
         field=status,
         source=IncidentStatus.IN_PROGRESS,
         target=IncidentStatus.PENDING,
-        permission="incidents.work_incident",
+        permission="incidents.pend_incident",
     )
     def pend(self):
         pass
@@ -331,7 +333,7 @@ class Incident(FSMModelMixin, TicketBase):
         field=status,
         source=IncidentStatus.PENDING,
         target=IncidentStatus.IN_PROGRESS,
-        permission="incidents.work_incident",
+        permission="incidents.resume_incident",
     )
     def resume(self):
         self.pending_reason = ""

@@ -481,7 +481,7 @@ def incident_start(*, actor: User, incident: Incident) -> Incident:
     incident = _lock(incident)
     fields = ["status"]
     now = timezone.now()
-    takes = incident.assignee_id is None and actor.has_perm("incidents.work_incident")
+    takes = incident.assignee_id is None and actor.has_perm("incidents.start_incident")
     if takes:
         incident.assignee = actor
         fields.append("assignee")

@@ -133,3 +133,41 @@ def test_lifecycle_graph(manager, state, action):
         result = ACTIONS[action](manager, incident, group)
         assert result.status == expected
         assert Incident.objects.get(pk=incident.pk).status == expected
+
+
+def test_each_transition_has_its_own_permission():
+    transitions = Incident._meta.get_field("status").get_all_transitions(Incident)
+    permissions: dict[str, set] = {}
+    for transition in transitions:
+        permissions.setdefault(transition.name, set()).add(transition.permission)
+
+    assert set(permissions) == set(ACTIONS)
+    assert all(len(named) == 1 for named in permissions.values()), permissions
+    codes = [next(iter(named)) for named in permissions.values()]
+    assert len(set(codes)) == len(codes), codes
+
+
+@pytest.mark.parametrize(
+    ("state", "action"), [(S.ASSIGNED, "start"), (S.IN_PROGRESS, "pend"), (S.PENDING, "resume")]
+)
+def test_holding_the_other_transitions_permissions_is_not_enough(manager, state, action):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import SupportGroupFactory, UserFactory
+
+    group = SupportGroupFactory(name="Desk")
+    group.members.add(manager)
+    incident = _in_state(state, manager, group)
+    lacking = f"{action}_incident"
+    worker = UserFactory()
+    worker.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="incidents", codename__endswith="_incident"
+        ).exclude(codename=lacking)
+    )
+
+    with pytest.raises(DomainError) as refused:
+        ACTIONS[action](worker, incident, group)
+
+    assert refused.value.code == "forbidden"
+    assert Incident.objects.get(pk=incident.pk).status == state
