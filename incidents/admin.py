@@ -9,7 +9,9 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
+from .choices import IncidentStatus
 from .models import AssignmentRule, Category, Incident, PriorityMatrix, SatisfactionRating
+from .services import incident_update
 
 
 class SubcategoryInline(admin.TabularInline):
@@ -102,6 +104,20 @@ class IncidentAdmin(admin.ModelAdmin):
         "closed_at",
     ]
     readonly_fields = [f for f in fields if f not in ("title", "description")]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+            return self.fields  # as in the workspace: no edits once closed or cancelled
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        """A correction goes through the service, as one in the workspace does: the
+        version moves on (an agent's open form is then refused as stale) and each changed
+        field is an audit event."""
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changed:
+            updated = incident_update(actor=request.user, incident=obj, **changed)
+            obj.version = updated.version
 
     def has_add_permission(self, request):
         return False

@@ -14,6 +14,7 @@ from django.urls import reverse
 from accounts.choices import Role
 from core.choices import CommentVisibility
 from core.context_processors import _MARKUP
+from core.exceptions import DomainError
 from core.models import Attachment, Comment, SavedFilter, TicketEvent
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
@@ -983,3 +984,26 @@ def test_admin_incident_is_read_mostly(client, administrator, customer_a):
     assert 'name="status"' not in page.content.decode()
     assert 'name="title"' in page.content.decode()
     assert add.status_code == 403
+
+
+def test_an_admin_correction_is_versioned_and_audited(client, administrator, customer_a):
+    incident = incident_create(actor=customer_a, title="Printer jams")
+    client.force_login(administrator)
+    url = reverse("admin:incidents_incident_change", args=[incident.pk])
+
+    saved = client.post(url, {"title": "Printer jams on floor 3", "description": ""})
+
+    assert saved.status_code == 302
+    stored = Incident.objects.get(pk=incident.pk)
+    assert (stored.title, stored.version) == ("Printer jams on floor 3", incident.version + 1)
+    change = TicketEvent.objects.get(object_id=incident.pk, event_type="field_changed")
+    assert (change.actor, change.data["field"], change.data["old"]) == (
+        administrator,
+        "title",
+        "Printer jams",
+    )
+    with pytest.raises(DomainError) as stale:
+        incident_update(
+            actor=customer_a, incident=stored, expected_version=incident.version, title="x"
+        )
+    assert stale.value.code == "stale_version"
