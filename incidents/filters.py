@@ -9,7 +9,7 @@ from config_items.models import ConfigurationItem
 
 from .choices import Channel, IncidentStatus
 from .models import Category, Incident
-from .querysets import open_q
+from .querysets import QUEUE_NAMES, open_q, queue_q
 
 
 class TitleContains(Func):
@@ -55,6 +55,17 @@ def _literal(text: str) -> str:
 
 class IncidentFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    # The workspace's tabs pick their queue themselves (incidents.views); the API filters
+    # by it here, for the requesting agent.
+    queue = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in QUEUE_NAMES],
+        method="filter_queue",
+        label=_("Queue"),
+        help_text=_(
+            "An agent queue: mine, groups (my groups'), unassigned (in my groups), open, "
+            "major or all."
+        ),
+    )
     status = django_filters.MultipleChoiceFilter(
         choices=IncidentStatus.choices, label=_("State"), distinct=False
     )
@@ -91,6 +102,7 @@ class IncidentFilterSet(django_filters.FilterSet):
         model = Incident
         fields = [
             "q",
+            "queue",
             "status",
             "is_open",
             "priority",
@@ -114,6 +126,14 @@ class IncidentFilterSet(django_filters.FilterSet):
         if value.upper().startswith("INC") and value[3:].isdigit():
             return queryset.filter(number=value.upper())
         return queryset.filter(TitleContains(value))
+
+    def filter_queue(self, queryset, name, value):
+        user = getattr(self.request, "user", None)
+        if not value or user is None or not user.is_authenticated:
+            return queryset
+        group_ids = list(user.support_groups.values_list("pk", flat=True))
+        condition = queue_q(value, user, group_ids)
+        return queryset if condition is None else queryset.filter(condition)
 
     def filter_is_open(self, queryset, name, value):
         if value is None:

@@ -25,6 +25,25 @@ def open_q() -> Q:
     return Q(IsOpen(F("status")))
 
 
+# The agent queues (the workspace's tabs, the API's `queue` filter): all but "all" are
+# open incidents.
+QUEUE_NAMES = ("mine", "groups", "unassigned", "open", "major", "all")
+
+
+def queue_q(queue: str, user, group_ids: list[int]) -> Q | None:
+    """The rows of an agent queue for `user`, a member of the groups `group_ids`; None for
+    "all"."""
+    in_groups = Q(assignment_group_id__in=group_ids or [0])
+    return {
+        "mine": Q(assignee=user) & open_q(),
+        "groups": in_groups & open_q(),
+        "unassigned": in_groups & Q(assignee=None) & open_q(),
+        "open": open_q(),
+        "major": Q(is_major=True) & open_q(),
+        "all": None,
+    }[queue]
+
+
 class IncidentQuerySet(models.QuerySet):
     def visible_to(self, user) -> "IncidentQuerySet":
         """Agents see every incident; a customer sees their own, and their organisation's

@@ -59,7 +59,7 @@ from .forms import (
     service_queryset,
 )
 from .models import Category, Incident, PriorityMatrix
-from .querysets import open_q
+from .querysets import queue_q
 from .selectors import (
     incident_list,
     incident_list_for_ci,
@@ -310,18 +310,6 @@ def _user_group_ids(user) -> list[int]:
     return list(user.support_groups.values_list("pk", flat=True))
 
 
-def _queue_filter(queue: str, user, group_ids: list[int]) -> Q | None:
-    in_groups = Q(assignment_group_id__in=group_ids or [0])
-    return {
-        "mine": Q(assignee=user) & open_q(),
-        "groups": in_groups & open_q(),
-        "unassigned": in_groups & Q(assignee=None) & open_q(),
-        "open": open_q(),
-        "major": Q(is_major=True) & open_q(),
-        "all": None,
-    }[queue]
-
-
 def queue_counts(user, group_ids: list[int] | None = None) -> dict[str, int]:
     """Open incidents per queue, counted up to COUNT_CAP + 1 (shown as "1000+"), cached
     for half a minute.
@@ -338,7 +326,7 @@ def queue_counts(user, group_ids: list[int] | None = None) -> dict[str, int]:
         parts, params = [], []
         for name in QUEUE_COUNTED:
             capped = (
-                Incident.objects.filter(_queue_filter(name, user, group_ids))
+                Incident.objects.filter(queue_q(name, user, group_ids))
                 .order_by()
                 .values("pk")[: COUNT_CAP + 1]
             )
@@ -413,9 +401,9 @@ class IncidentListView(IncidentPermissionMixin, TemplateView):
             size = PAGE_SIZES[0]
 
         queryset = incident_list(user=user)
-        queue_q = _queue_filter(queue, user, group_ids)
-        if queue_q is not None:
-            queryset = queryset.filter(queue_q)
+        in_queue = queue_q(queue, user, group_ids)
+        if in_queue is not None:
+            queryset = queryset.filter(in_queue)
         filterset = IncidentFilterSet(_filter_params(params), queryset=queryset)
         queryset = filterset.qs if filterset.is_valid() else Incident.objects.none()
         count = queryset.order_by()[: COUNT_CAP + 1].count()
@@ -484,8 +472,10 @@ class IncidentListView(IncidentPermissionMixin, TemplateView):
 
 
 def _filter_params(params: QueryDict) -> QueryDict:
-    """Date inputs send YYYY-MM-DD; the filters want datetimes. "To" includes that day."""
+    """Date inputs send YYYY-MM-DD; the filters want datetimes. "To" includes that day.
+    The queue is the tab's, applied by the view (with its default), not the filter's."""
     params = params.copy()
+    params.pop("queue", None)
     for key, extra_days in (("created_after", 0), ("created_before", 1)):
         value = params.get(key, "")
         if len(value) == 10:

@@ -779,6 +779,11 @@ def test_list_filters(api_client, agent, customer_a, customer_b, group, manager)
     assert numbers(q="连接") == [vpn.number]
     assert numbers(q="paper JAM") == [printer.number]
     assert numbers(organisation=customer_b.organisation_id) == [vpn.number]
+    # The workspace's queues, for the requesting agent.
+    assert numbers(queue="mine") == [vpn.number]
+    assert numbers(queue="groups") == numbers(queue="unassigned") == [mail.number]
+    assert numbers(queue="open") == sorted([printer.number, vpn.number, mail.number])
+    assert client.get(url("list"), {"queue": "someone"}).status_code == 400
 
 
 def test_list_orders_and_pages_with_a_cursor(api_client, agent, customer_a):
