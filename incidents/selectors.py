@@ -3,6 +3,7 @@
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from config_items.selectors import AffectedSummary, ci_affected_services
 from core.db import CompiledQuery
 from core.models import Comment
 from core.selectors import prefetched_set
@@ -86,3 +87,12 @@ def incident_list_for_ci(*, user: User, ci_id: int, limit: int = 20) -> list[Inc
         .distinct()
         .order_by("priority", "-created_at")[:limit]
     )
+
+
+def incident_affected(*, incident: Incident) -> AffectedSummary | None:
+    """The business services and customers the incident's service and CIs affect (the
+    CMDB's impact analysis), or None when it names neither."""
+    # all(), not values_list(): the API's incident has its CIs as a prefetched list.
+    ci_ids = [ci.pk for ci in incident.configuration_items.all()] if incident.has_cis else []
+    ci_ids += [incident.service_id] if incident.service_id else []
+    return ci_affected_services(ci_ids=ci_ids) if ci_ids else None

@@ -31,7 +31,6 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Organisation, SupportGroup, User
 from accounts.selectors import people_matching, support_group_member_choices
-from config_items.selectors import ci_affected_services
 from core.choices import CommentVisibility, Priority
 from core.db import joins_as_written
 from core.exceptions import DomainError
@@ -61,6 +60,7 @@ from .forms import (
 from .models import Category, Incident, PriorityMatrix
 from .querysets import queue_q
 from .selectors import (
+    incident_affected,
     incident_list,
     incident_list_for_ci,
     incident_page_get,
@@ -828,16 +828,10 @@ class IncidentAffectedView(IncidentPermissionMixin, View):
 
     def get(self, request, pk: int):
         incident = _get_incident(request.user, pk)
-        ci_ids = (
-            list(incident.configuration_items.values_list("pk", flat=True))
-            if incident.has_cis
-            else []
-        )
-        ci_ids += [incident.service_id] if incident.service_id else []
         return TemplateResponse(
             request,
             "incidents/partials/affected.html",
-            {"affected": ci_affected_services(ci_ids=ci_ids) if ci_ids else None},
+            {"affected": incident_affected(incident=incident)},
         )
 
 

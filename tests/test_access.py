@@ -408,6 +408,9 @@ ACCESS: dict[str, Rule] = {
     "api-v1:incidents-api:incident-major-updates": Rule(
         staff_only(), kwargs=lambda s: {"pk": s.api_incident("in_progress").pk}
     ),
+    "api-v1:incidents-api:incident-affected": Rule(
+        staff_only(), kwargs=lambda s: {"pk": s.api_incident().pk}
+    ),
     # Without a group the assignment is refused as invalid (400): the permission passed.
     "api-v1:incidents-api:incident-assign": Rule(
         staff_only(400), kwargs=lambda s: {"pk": s.api_incident().pk}, method="post"

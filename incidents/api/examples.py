@@ -76,6 +76,13 @@ INCIDENT_RESOLVED = {
     "version": 4,
     "available_transitions": ["close", "reopen"],
 }
+AFFECTED = {
+    "services": [{"id": 17, "name": "Printing"}, {"id": 21, "name": "Order to cash (ERP)"}],
+    "organisations": [
+        {"id": 2, "name": "Bluebird Logistics", "code": "bluebird"},
+        {"id": 5, "name": "上海明珠零售有限公司", "code": "mingzhu"},
+    ],
+}
 COMMENT = {
     "id": 310,
     "body": "Driver reinstalled; please try printing again.",

@@ -448,6 +448,16 @@ class AttachmentInputSerializer(CachedFieldsSerializer):
     file = serializers.FileField()
 
 
+@extend_schema_serializer(examples=[ex.answer("Two services, two customers", ex.AFFECTED)])
+class IncidentAffectedSerializer(CachedFieldsSerializer):
+    """What the incident's service and CIs affect, by the CMDB's impact analysis."""
+
+    services = ref(ServiceRefSerializer, many=True, help_text=_("Business services affected."))
+    organisations = ref(
+        OrganisationRefSerializer, many=True, help_text=_("Customers those services serve.")
+    )
+
+
 @extend_schema_serializer(examples=[ex.answer("An assignment", ex.TIMELINE_ENTRY)])
 class TimelineEntrySerializer(CachedFieldsSerializer):
     """One timeline entry: `kind` says whether `item` is a comment, attachment or event."""

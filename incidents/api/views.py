@@ -26,13 +26,14 @@ from accounts.authentication import ApiTokenAuthentication
 from core.api.permissions import ActionPermissions, ModelPermissions
 from core.api.serializers import ErrorSerializer
 from core.exceptions import DomainError
+from core.permissions import WORKSPACE_PERMISSION
 from core.selectors import attachment_list, comment_list, prefetched_set, ticket_timeline
 from core.services import attachment_add
 from incidents import services
 from incidents.choices import Channel
 from incidents.filters import IncidentFilterSet
 from incidents.models import Incident
-from incidents.selectors import incident_get, incident_list
+from incidents.selectors import incident_affected, incident_get, incident_list
 
 from . import examples as ex
 from . import serializers as s
@@ -164,6 +165,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "comment_create": ["core.add_comment"],
         "attachments": ["core.view_attachment"],
         "attachment_create": ["core.add_attachment"],
+        "affected": [WORKSPACE_PERMISSION],
     }
 
     def get_queryset(self):
@@ -538,6 +540,24 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             s.AttachmentSerializer(attachment, context=self.get_serializer_context()).data,
             status=201,
         )
+
+    @extend_schema(
+        summary=_("Affected services and customers"),
+        description=_(
+            "The business services the incident's service and configuration items affect "
+            "downstream, and the customers those services serve (CMDB impact analysis). "
+            "For the support side."
+        ),
+        responses={200: s.IncidentAffectedSerializer, **_ERRORS},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def affected(self, request, pk=None):
+        summary = incident_affected(incident=self.get_object())
+        value = {
+            "services": summary.services if summary else [],
+            "organisations": summary.organisations if summary else [],
+        }
+        return Response(s.IncidentAffectedSerializer(value).data)
 
     @extend_schema(
         summary=_("Timeline"),

@@ -167,6 +167,7 @@ def test_the_incident_examples_have_the_fields_of_their_serializers():
         (s.TimelineEntrySerializer, ex.TIMELINE_ENTRY),
         (s.MajorIncidentUpdateSerializer, ex.MAJOR_UPDATE),
         (s.SatisfactionRatingSerializer, ex.RATING),
+        (s.IncidentAffectedSerializer, ex.AFFECTED),
     ]
     for serializer_class, example in pairs:
         assert list(example) == list(serializer_class().fields), serializer_class.__name__

@@ -23,8 +23,9 @@ from incidents.services import (
     incident_pend,
     incident_resolve,
     incident_start,
+    incident_update,
 )
-from tests.config_items.factories import ConfigurationItemFactory, ci_class
+from tests.config_items.factories import ConfigurationItemFactory, RelationshipFactory, ci_class
 from tests.factories import SupportGroupFactory, UserFactory
 from tests.incidents.factories import category
 
@@ -260,6 +261,34 @@ def test_available_transitions_follow_the_users_permissions(api_client, make, ag
 
     assert sorted(as_agent["available_transitions"]) == ["pend", "resolve"]
     assert sorted(as_manager["available_transitions"]) == ["cancel", "pend", "resolve"]
+
+
+def test_affected_services_and_customers_come_from_the_cmdb(api_client, agent, customer_a):
+    shop = ConfigurationItemFactory(name="Online shop", ci_class=ci_class("business_service"))
+    shop.organisations.add(customer_a.organisation)
+    server = ConfigurationItemFactory(name="web-01")
+    RelationshipFactory(source=shop, target=server)
+    incident = incident_create(actor=agent, caller=customer_a, title="Shop slow")
+    bare = client_for(api_client, agent).get(url("affected", incident.pk)).json()
+    incident_update(actor=agent, incident=incident, configuration_items=[server])
+
+    affected = client_for(api_client, agent).get(url("affected", incident.pk))
+    client_for(api_client, customer_a)
+    refused = api_client.get(url("affected", incident.pk))
+
+    assert bare == {"services": [], "organisations": []}
+    assert affected.status_code == 200
+    assert affected.json() == {
+        "services": [{"id": shop.pk, "name": "Online shop"}],
+        "organisations": [
+            {
+                "id": customer_a.organisation_id,
+                "name": customer_a.organisation.name,
+                "code": customer_a.organisation.code,
+            }
+        ],
+    }
+    assert refused.status_code == 403
 
 
 def test_a_colleague_of_the_caller_may_read_but_not_answer_the_resolution(
