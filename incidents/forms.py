@@ -17,7 +17,7 @@ from core.permissions import WORKSPACE_PERMISSION
 from core.services import attachment_validate
 
 from .choices import Channel, Impact, PendingReason, ResolutionCode, Urgency
-from .models import Category
+from .models import Category, Incident
 
 
 def agent_queryset():
@@ -139,14 +139,30 @@ class IncidentEditForm(forms.Form):
     )
     impact = forms.TypedChoiceField(label=_("Impact"), choices=Impact.choices, coerce=int)
     urgency = forms.TypedChoiceField(label=_("Urgency"), choices=Urgency.choices, coerce=int)
+    parent = forms.CharField(
+        label=_("Parent incident"),
+        required=False,
+        max_length=20,
+        help_text=_("Its number, e.g. INC0000042: its resolution will resolve this incident."),
+    )
 
-    FIELDS = ("title", "description", "service", "category", "subcategory", "impact", "urgency")
+    FIELDS = (
+        "title",
+        "description",
+        "service",
+        "category",
+        "subcategory",
+        "impact",
+        "urgency",
+        "parent",
+    )
 
     def __init__(self, *args, incident=None, **kwargs):
         if incident is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "version": incident.version,
-                **{name: getattr(incident, name) for name in self.FIELDS},
+                **{name: getattr(incident, name) for name in self.FIELDS if name != "parent"},
+                "parent": incident.parent.number if incident.parent_id else "",
             }
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = service_queryset()
@@ -160,6 +176,18 @@ class IncidentEditForm(forms.Form):
         self.fields["subcategory"].queryset = (
             subs.filter(parent_id=category) if category and str(category).isdigit() else subs
         )
+
+    def clean_parent(self):
+        """The incident with that number, or None when left empty."""
+        number = self.cleaned_data["parent"].strip().upper()
+        if not number:
+            return None
+        parent = Incident.objects.filter(number=number).first()
+        if parent is None:
+            raise forms.ValidationError(
+                _("No incident has the number %(number)s."), params={"number": number}
+            )
+        return parent
 
 
 class PendForm(forms.Form):

@@ -46,6 +46,7 @@ EDITABLE_FIELDS = (
     "subcategory",
     "impact",
     "urgency",
+    "parent",
 )
 
 # Fields SLA targets match on: a change re-applies the matching rule.
@@ -203,6 +204,25 @@ def _validate_references(
         raise ValidationError(errors)
 
 
+def _validate_parent(incident: Incident | None, parent: Incident | None) -> None:
+    """A parent is open (its resolution will resolve the child) and not the incident
+    itself or one of its descendants (no cycle)."""
+    if parent is None:
+        return
+    error = None
+    if not parent.is_open:
+        error = _("Choose an open incident as the parent.")
+    elif incident is not None and incident.pk is not None:
+        ancestor, depth = parent, 0
+        while ancestor is not None and error is None and depth < 100:
+            if ancestor.pk == incident.pk:
+                error = _("An incident cannot be its own parent, nor its children's child.")
+            ancestor = ancestor.parent
+            depth += 1
+    if error:
+        raise ValidationError({"parent": [error]})
+
+
 # Foreign keys incident_create fills from model instances it was given (or the caller's).
 _CREATE_REFERENCES = (
     "caller",
@@ -248,6 +268,7 @@ def incident_create(
     if actor.is_customer and (assignment_group or assignee):
         raise DomainError(_("Customers cannot assign incidents."), code="assign_forbidden")
     _validate_references(category=category, subcategory=subcategory, service=service)
+    _validate_parent(None, parent)
     _check_member(assignment_group, assignee)
     rule = None
     if assignment_group is None and assignee is None:
@@ -366,6 +387,8 @@ def incident_update(
             status=409,
         )
     old = {name: _json(getattr(incident, name)) for name in fields}
+    if "parent" in fields and _json(fields["parent"]) != old["parent"]:
+        _validate_parent(incident, fields["parent"])
     for name, value in fields.items():
         setattr(incident, name, value.strip() if name == "title" else value)
     _validate_references(
@@ -555,16 +578,21 @@ def incident_resolve(*, actor: User, incident: Incident, code: str, notes: str) 
         raise ValidationError(errors)
     incident = _lock(incident)
     _resolve(incident, actor, code, notes)
-    children = Incident.objects.select_for_update().filter(
-        parent=incident, status__in=OPEN_STATUSES
-    )
+    _resolve_children(incident, notes)
+    return incident
+
+
+def _resolve_children(parent: Incident, notes: str) -> None:
+    """Open children follow their parent's resolution, and their own children follow them
+    (`_validate_parent` keeps the tree free of cycles)."""
+    children = Incident.objects.select_for_update().filter(parent=parent, status__in=OPEN_STATUSES)
     for child in children:
         child_notes = _("Resolved with parent incident %(number)s: %(notes)s") % {
-            "number": incident.number,
+            "number": parent.number,
             "notes": notes,
         }
         _resolve(child, None, ResolutionCode.SOLVED_BY_PARENT, str(child_notes))
-    return incident
+        _resolve_children(child, notes)
 
 
 @transaction.atomic

@@ -278,6 +278,11 @@ class IncidentUpdateInputSerializer(CachedFieldsSerializer):
     )
     impact = serializers.ChoiceField(choices=Impact.choices, required=False)
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    parent = _IncidentRefField(
+        required=False,
+        allow_null=True,
+        help_text=_("An open incident whose resolution will resolve this one; null to unlink."),
+    )
     version = serializers.IntegerField(
         required=False,
         min_value=1,

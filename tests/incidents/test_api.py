@@ -263,6 +263,19 @@ def test_available_transitions_follow_the_users_permissions(api_client, make, ag
     assert sorted(as_manager["available_transitions"]) == ["cancel", "pend", "resolve"]
 
 
+def test_patch_links_and_unlinks_a_parent(api_client, make, agent):
+    parent, incident = make(), make()
+    client = client_for(api_client, agent)
+
+    linked = client.patch(url("detail", incident.pk), {"parent": parent.pk}, format="json")
+    cycle = client.patch(url("detail", parent.pk), {"parent": incident.pk}, format="json")
+    unlinked = client.patch(url("detail", incident.pk), {"parent": None}, format="json")
+
+    assert linked.status_code == 200 and linked.json()["parent"]["id"] == parent.pk
+    assert cycle.status_code == 400 and list(cycle.json()["fields"]) == ["parent"]
+    assert unlinked.status_code == 200 and unlinked.json()["parent"] is None
+
+
 def test_affected_services_and_customers_come_from_the_cmdb(api_client, agent, customer_a):
     shop = ConfigurationItemFactory(name="Online shop", ci_class=ci_class("business_service"))
     shop.organisations.add(customer_a.organisation)

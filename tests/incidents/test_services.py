@@ -205,6 +205,46 @@ def test_children_are_resolved_with_their_parent(agent, customer_a, customer_b):
     assert Incident.objects.get(pk=closed_child.pk).resolution_code == "duplicate"
 
 
+def test_grandchildren_follow_the_resolution_too(agent, customer_a):
+    root = incident_create(actor=agent, caller=customer_a, title="Data centre power")
+    child = incident_create(actor=agent, caller=customer_a, title="Shop down", parent=root)
+    grandchild = incident_create(actor=agent, caller=customer_a, title="No orders", parent=child)
+
+    incident_resolve(actor=agent, incident=root, code="solved_permanently", notes="UPS fixed.")
+
+    grandchild.refresh_from_db()
+    assert grandchild.status == IncidentStatus.RESOLVED
+    assert child.number in grandchild.resolution_notes
+
+
+def test_a_parent_is_set_later_and_refused_when_closed_or_a_cycle(agent, customer_a):
+    root = incident_create(actor=agent, caller=customer_a, title="Mail down")
+    child = incident_create(actor=agent, caller=customer_a, title="No mail in Berlin")
+    done = incident_create(actor=agent, caller=customer_a, title="Old")
+    incident_resolve(actor=agent, incident=done, code="duplicate", notes="x")
+
+    child = incident_update(actor=agent, incident=child, parent=root)
+    refusals = []
+    for incident, parent in (
+        (root, child),
+        (root, root),
+        (child, Incident.objects.get(pk=done.pk)),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            incident_update(actor=agent, incident=incident, parent=parent)
+        refusals.append(refused.value.message_dict["parent"])
+    with pytest.raises(ValidationError):
+        incident_create(
+            actor=agent, caller=customer_a, title="x", parent=Incident.objects.get(pk=done.pk)
+        )
+
+    assert Incident.objects.get(pk=child.pk).parent == root
+    assert Incident.objects.get(pk=root.pk).parent is None
+    assert refusals[0] == refusals[1] != refusals[2]
+    change = TicketEvent.objects.get(object_id=child.pk, data__field="parent")
+    assert (change.data["old"], change.data["new"]) == (None, root.pk)
+
+
 def test_customer_reply_resumes_an_incident_waiting_on_the_customer(agent, customer_a, desk):
     incident = incident_create(actor=agent, caller=customer_a, title="x")
     incident = incident_assign(actor=agent, incident=incident, group=desk, assignee=agent)

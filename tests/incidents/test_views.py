@@ -741,6 +741,27 @@ def test_edit_saves_and_recomputes_priority(client, agent, customer_a):
     assert (incident.title, incident.priority) == ("Sharper title", 1)
 
 
+def test_edit_links_a_parent_by_its_number(client, agent, customer_a):
+    parent = _log(agent, customer_a, "Mail down for everyone")
+    incident = _log(agent, customer_a, "No mail in Berlin")
+    client.force_login(agent)
+    url = reverse("incidents:incident_update", args=[incident.pk])
+    fields = {"title": incident.title, "impact": 2, "urgency": 2}
+
+    unknown = client.post(url, {**fields, "version": incident.version, "parent": "INC9999999"})
+    linked = client.post(
+        url, {**fields, "version": incident.version, "parent": parent.number.lower()}
+    )
+    form = client.get(url).content.decode()
+
+    assert unknown.status_code == 200
+    assert "No incident has the number INC9999999." in unknown.content.decode()
+    assert linked.status_code == 302
+    incident.refresh_from_db()
+    assert incident.parent == parent
+    assert f'value="{parent.number}"' in form
+
+
 def test_assign_to_me_and_reassign(client, agent, customer_a, desk, network):
     incident = _log(agent, customer_a)
     client.force_login(agent)
