@@ -124,15 +124,30 @@ def test_lifecycle_graph(manager, state, action):
     incident = _in_state(state, manager, group)
     expected = GRAPH[(state, action)]
 
+    events_before = incident.events.count()
     if expected is None:
         with pytest.raises(DomainError) as excinfo:
             ACTIONS[action](manager, incident, group)
         assert excinfo.value.code == "illegal_transition"
         assert Incident.objects.get(pk=incident.pk).status == state
+        assert incident.events.count() == events_before  # refused: nothing written
     else:
         result = ACTIONS[action](manager, incident, group)
         assert result.status == expected
         assert Incident.objects.get(pk=incident.pk).status == expected
+        # Every state change is audited (who, from, to). Assigning again to the same group
+        # and person keeps the state and writes no more than an assignment.
+        new_events = list(incident.events.order_by("pk")[events_before:])
+        kinds = {event.event_type for event in new_events}
+        if expected != state:
+            change = next(e for e in new_events if e.event_type == "status_changed")
+            assert (change.actor, change.data["from"], change.data["to"]) == (
+                manager,
+                state,
+                expected,
+            )
+        else:
+            assert kinds <= {"assigned"}
 
 
 def test_each_transition_has_its_own_permission():
