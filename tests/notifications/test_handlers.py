@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.db import transaction
 
 from accounts.choices import Role
 from config_items.models import ConfigurationItem
@@ -105,6 +106,24 @@ def test_each_recipient_gets_the_message_rendered_in_their_language(
     html_zh = email_to(agent2).alternatives[0][0]
     assert '<html lang="en">' in html_en
     assert '<html lang="zh-hans">' in html_zh
+    # The words too, not only the markup's language.
+    number, title = incident.number, incident.title
+    assert email_to(agent).subject == f"[{number}] Assigned to your group: {title}"
+    assert email_to(agent2).subject == f"[{number}] 已分派给您所在的组：{title}"
+    assert f"事件 {number} 已分派给您所在的组 {group.name}。" in email_to(agent2).body
+    notes = dict(Notification.objects.values_list("recipient__username", "title"))
+    assert notes["agent2"] != notes["agent"]
+
+
+def test_a_change_rolled_back_leaves_nothing_to_send(incident, group, manager):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        incident_assign(actor=manager, incident=incident, group=group)
+        raise RuntimeError("the request failed after the assignment")
+
+    assert not OutboxMessage.objects.exists()
+    assert not Notification.objects.exists()
+    incident.refresh_from_db()
+    assert incident.assignment_group is None
 
 
 def test_duplicate_delivery_notifies_and_emails_once(incident, group, manager):
