@@ -272,6 +272,10 @@ class OutboxMessage(models.Model):
     dedup_key = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Set by the delivery task once the handler ran: a task the broker lost (a restart
+    # before its disk write, retries given up) leaves it empty, and the relay sends the
+    # message again (core.outbox.REDELIVER_AFTER).
+    delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
@@ -283,7 +287,12 @@ class OutboxMessage(models.Model):
                 fields=["created_at"],
                 condition=models.Q(dispatched_at__isnull=True),
                 name="outbox_pending_idx",
-            )
+            ),
+            models.Index(
+                fields=["dispatched_at"],
+                condition=models.Q(dispatched_at__isnull=False, delivered_at__isnull=True),
+                name="outbox_undelivered_idx",
+            ),
         ]
         constraints = [models.UniqueConstraint(fields=["dedup_key"], name="outbox_dedup_key")]
 

@@ -20,7 +20,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError
@@ -115,6 +115,15 @@ def _kick_pending_clear() -> None:
     cache.delete(KICK_PENDING_KEY)
 
 
+# A message handed to the broker but not delivered this long after is sent again: the
+# broker lost its task (Redis restarted before writing it to disk), or the task gave up
+# its retries. Longer than a delivery's retries take (about ten minutes); handlers are
+# idempotent, so a slow first delivery that still arrives notifies nobody twice.
+REDELIVER_AFTER = timedelta(minutes=30)
+# Sends before an undelivered message is left for someone to look at (its last_error).
+MAX_ATTEMPTS = 5
+
+
 def outbox_relay(
     *, batch_size: int = 200, max_batches: int = 50, topics: Iterable[str] | None = None
 ) -> int:
@@ -126,11 +135,18 @@ def outbox_relay(
     Rows are locked FOR UPDATE SKIP LOCKED, so relays running in parallel (beat tick and
     nudges) never publish the same row at once. On a broker error the batch stops: the
     failing row records the attempt and the error, the rest wait for the next run.
+    A message dispatched more than REDELIVER_AFTER ago and still not delivered is
+    published again, up to MAX_ATTEMPTS sends.
     """
     from .tasks import outbox_deliver_task
 
     queues = settings.ITSM_OUTBOX_QUEUES
-    pending = OutboxMessage.objects.filter(dispatched_at__isnull=True)
+    lost = Q(
+        delivered_at__isnull=True,
+        dispatched_at__lt=timezone.now() - REDELIVER_AFTER,
+        attempts__lt=MAX_ATTEMPTS,
+    )
+    pending = OutboxMessage.objects.filter(Q(dispatched_at__isnull=True) | lost)
     if topics is not None:
         pending = pending.filter(topic__in=list(topics))
     else:
@@ -173,13 +189,17 @@ def outbox_relay(
 
 
 def outbox_purge(*, older_than: timedelta = timedelta(days=7)) -> int:
-    """Delete messages dispatched longer ago than `older_than`; returns how many.
+    """Delete messages delivered longer ago than `older_than`, and those given up on (sent
+    MAX_ATTEMPTS times) as long ago; returns how many.
 
-    Handlers are idempotent through their own keys, so old dispatched rows serve only
-    for diagnosis; undispatched rows are never deleted.
+    Handlers are idempotent through their own keys, so old delivered rows serve only for
+    diagnosis; undispatched and still undelivered rows are never deleted.
     """
     cutoff = timezone.now() - older_than
-    deleted, _by_model = OutboxMessage.objects.filter(dispatched_at__lt=cutoff).delete()
+    done = Q(delivered_at__lt=cutoff) | Q(
+        delivered_at__isnull=True, dispatched_at__lt=cutoff, attempts__gte=MAX_ATTEMPTS
+    )
+    deleted, _by_model = OutboxMessage.objects.filter(done).delete()
     return deleted
 
 
@@ -187,7 +207,7 @@ def outbox_deliver(*, message_id: int) -> None:
     """Run the handler registered for the message's topic (ITSM_OUTBOX_HANDLERS).
 
     A message that no longer exists or has no handler is logged and dropped: retrying
-    would not help.
+    would not help. Once the handler ran, the message is marked delivered.
     """
     message = OutboxMessage.objects.filter(pk=message_id).first()
     if message is None:
@@ -196,5 +216,6 @@ def outbox_deliver(*, message_id: int) -> None:
     handler_path = settings.ITSM_OUTBOX_HANDLERS.get(message.topic)
     if handler_path is None:
         logger.warning("outbox_topic_unhandled", topic=message.topic, message_id=message_id)
-        return
-    import_string(handler_path)(message)
+    else:
+        import_string(handler_path)(message)
+    OutboxMessage.objects.filter(pk=message_id).update(delivered_at=timezone.now())

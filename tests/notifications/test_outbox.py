@@ -1,5 +1,5 @@
 """The transactional outbox: enqueue in the caller's transaction, nudge after commit,
-relay to the broker, survive a broker that is down."""
+relay to the broker, survive a broker that is down, send again what the broker lost."""
 
 import json
 import time
@@ -13,11 +13,17 @@ from django.utils import timezone
 
 from core.models import OutboxMessage
 from core.outbox import (
+    MAX_ATTEMPTS,
+    REDELIVER_AFTER,
+    outbox_deliver,
     outbox_enqueue,
     outbox_kick,
     outbox_purge,
     outbox_relay,
 )
+from incidents.services import incident_assign, incident_create
+from notifications.models import Notification
+from tests.factories import SupportGroupFactory
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -120,19 +126,68 @@ def test_relay_of_some_topics_leaves_the_others_waiting(use_broker, throwaway_re
     assert redis.Redis.from_url(throwaway_redis.url).llen("celery") == 0
 
 
-def test_purge_deletes_only_old_dispatched_messages():
+def test_purge_deletes_only_old_delivered_or_given_up_messages():
     with transaction.atomic():
-        for key in ("old", "recent", "pending"):
+        for key in ("old", "recent", "pending", "lost", "given-up"):
             enqueue(key)
     now = timezone.now()
-    OutboxMessage.objects.filter(dedup_key="old").update(dispatched_at=now - timedelta(days=8))
-    OutboxMessage.objects.filter(dedup_key="recent").update(dispatched_at=now - timedelta(days=1))
+    long_ago, lately = now - timedelta(days=8), now - timedelta(days=1)
+    sent = OutboxMessage.objects.filter
+    sent(dedup_key="old").update(dispatched_at=long_ago, delivered_at=long_ago)
+    sent(dedup_key="recent").update(dispatched_at=lately, delivered_at=lately)
+    sent(dedup_key="lost").update(dispatched_at=long_ago, attempts=2)
+    sent(dedup_key="given-up").update(dispatched_at=long_ago, attempts=MAX_ATTEMPTS)
 
     deleted = outbox_purge()
 
-    assert deleted == 1
+    assert deleted == 2
     remaining = sorted(OutboxMessage.objects.values_list("dedup_key", flat=True))
-    assert remaining == ["pending", "recent"]
+    assert remaining == ["lost", "pending", "recent"]
+
+
+def test_a_delivery_the_broker_lost_is_sent_again_and_notifies_once(
+    use_broker, throwaway_redis, roles, customer_a, manager, agent
+):
+    """Redis restarted before writing the task to disk: the message was dispatched but
+    never delivered. The relay sends it again once REDELIVER_AFTER has passed; a delivery
+    records itself, so a delivered message is never sent again."""
+    use_broker(throwaway_redis.url)
+    group = SupportGroupFactory(name="Desk")
+    group.members.add(agent)
+    incident = incident_create(actor=customer_a, title="Scanner offline")
+    incident_assign(actor=manager, incident=incident, group=group)
+    message = OutboxMessage.objects.get(topic="incident.assigned")
+    broker = redis.Redis.from_url(throwaway_redis.url)
+
+    assert outbox_relay() == 1
+    broker.flushdb()  # the task is lost
+    assert outbox_relay() == 0  # too early to tell it from a slow delivery
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        dispatched_at=timezone.now() - REDELIVER_AFTER - timedelta(seconds=1)
+    )
+    resent = outbox_relay()
+    outbox_deliver(message_id=message.pk)
+    outbox_deliver(message_id=message.pk)  # a late duplicate of the first send
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        dispatched_at=timezone.now() - REDELIVER_AFTER - timedelta(seconds=1)
+    )
+
+    assert resent == 1 and broker.llen("celery") == 1
+    message.refresh_from_db()
+    assert message.delivered_at is not None and message.attempts == 2
+    assert outbox_relay() == 0  # delivered: never again
+    assert list(Notification.objects.values_list("recipient__username", flat=True)) == ["agent"]
+
+
+def test_an_undelivered_message_is_given_up_after_max_attempts(use_broker, throwaway_redis):
+    use_broker(throwaway_redis.url)
+    with transaction.atomic():
+        enqueue("stuck")
+    OutboxMessage.objects.update(
+        dispatched_at=timezone.now() - REDELIVER_AFTER * 2, attempts=MAX_ATTEMPTS
+    )
+
+    assert outbox_relay() == 0
 
 
 def test_a_nudge_is_skipped_while_an_earlier_one_waits_and_resumes_once_the_relay_starts(
