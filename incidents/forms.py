@@ -18,6 +18,7 @@ from core.services import attachment_validate
 
 from .choices import Channel, Impact, PendingReason, ResolutionCode, Urgency
 from .models import Category, Incident
+from .services import EDITABLE_FIELDS
 
 
 def agent_queryset():
@@ -146,16 +147,8 @@ class IncidentEditForm(forms.Form):
         help_text=_("Its number, e.g. INC0000042: its resolution will resolve this incident."),
     )
 
-    FIELDS = (
-        "title",
-        "description",
-        "service",
-        "category",
-        "subcategory",
-        "impact",
-        "urgency",
-        "parent",
-    )
+    # What the service lets an edit change, but the channel: how a call came in is kept.
+    FIELDS = tuple(name for name in EDITABLE_FIELDS if name != "channel")
 
     def __init__(self, *args, incident=None, **kwargs):
         if incident is not None and "initial" not in kwargs:

@@ -9,6 +9,7 @@ from accounts.choices import Role
 from accounts.services import roles_apply
 from core.outbox import KICK_PENDING_KEY
 from tests.factories import DEFAULT_PASSWORD, OrganisationFactory, UserFactory
+from tests.processes import ThrowawayRedis
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +90,15 @@ def administrator(db, roles):
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+@pytest.fixture
+def throwaway_redis():
+    """A private redis-server on a free port that keeps its data across a restart, as
+    production's does; the test may stop and start it."""
+    server = ThrowawayRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()

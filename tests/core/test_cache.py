@@ -4,13 +4,11 @@ outage what it could not update meanwhile."""
 
 import time
 
-import pytest
 from django.conf import settings
 from django.core.cache import cache
 
 import core.cache
 from core.cache import RedisCache
-from tests.processes import ThrowawayRedis
 
 
 def _cache(prefix: str) -> RedisCache:
@@ -68,26 +66,15 @@ def test_clear_removes_this_caches_keys_only():
     client.delete("test-clear-queue")
 
 
-@pytest.fixture
-def redis_server():
-    """A private redis-server that keeps its data across a restart, as production's does."""
-    server = ThrowawayRedis(persistent=True)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
 def test_with_redis_away_the_cache_degrades_and_after_it_forgets_what_went_stale(
-    redis_server, monkeypatch
+    throwaway_redis, monkeypatch
 ):
     monkeypatch.setattr(core.cache, "PAUSE_SECONDS", 0.3)
-    away = RedisCache(redis_server.url, {"KEY_PREFIX": "test-outage"})
+    away = RedisCache(throwaway_redis.url, {"KEY_PREFIX": "test-outage"})
     away.set("session", "signed in")
     away.set("other", 1)
 
-    redis_server.stop()
+    throwaway_redis.stop()
     started = time.monotonic()
     outcomes = (
         away.get("session", "miss"),
@@ -102,7 +89,7 @@ def test_with_redis_away_the_cache_degrades_and_after_it_forgets_what_went_stale
 
     assert outcomes == ("miss", {}, None, False, True, 0, False)
     assert calls_took < 1.5  # one failed connection, then no tries until the pause ends
-    redis_server.start()
+    throwaway_redis.start()
     time.sleep(0.4)
     # The first call after the pause clears the cache: the session deleted during the
     # outage does not come back from Redis.
@@ -112,9 +99,9 @@ def test_with_redis_away_the_cache_degrades_and_after_it_forgets_what_went_stale
     assert away.get("session") == "new"
 
 
-def test_a_cache_that_never_failed_keeps_its_entries(redis_server):
-    steady = RedisCache(redis_server.url, {"KEY_PREFIX": "test-steady"})
+def test_a_cache_that_never_failed_keeps_its_entries(throwaway_redis):
+    steady = RedisCache(throwaway_redis.url, {"KEY_PREFIX": "test-steady"})
     steady.set("kept", 7)
 
     assert steady.get("kept") == 7
-    assert core.cache._OUTAGES[redis_server.url].owes_clear is False
+    assert core.cache._OUTAGES[throwaway_redis.url].owes_clear is False

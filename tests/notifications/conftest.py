@@ -3,7 +3,6 @@ import pytest
 from itsm.celery import app as celery_app
 from tests.config_items.conftest import cmdb_defaults_create
 from tests.incidents.conftest import incident_defaults_create
-from tests.processes import ThrowawayRedis
 
 
 @pytest.fixture(autouse=True)
@@ -29,13 +28,3 @@ def use_broker(settings):
 
     yield use
     forget_pools()
-
-
-@pytest.fixture
-def throwaway_redis():
-    server = ThrowawayRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
