@@ -23,6 +23,7 @@ from core.config_cache import ConfigCache, configs_get
 from core.exceptions import DomainError
 from core.models import Comment, TicketEvent
 from core.outbox import outbox_enqueue
+from core.permissions import WORKSPACE_PERMISSION
 from core.services import comment_add, event_record, events_record, ticket_insert
 from sla import services as sla
 
@@ -748,6 +749,8 @@ def incident_declare_major(
         raise DomainError(
             _("You are not allowed to declare major incidents."), code="forbidden", status=403
         )
+    if manager is not None and not manager.has_perm(WORKSPACE_PERMISSION):
+        raise ValidationError({"manager": [_("The major-incident manager must be an agent.")]})
     incident = _lock(incident)
     if not incident.is_open:
         raise DomainError(

@@ -263,6 +263,17 @@ def test_available_transitions_follow_the_users_permissions(api_client, make, ag
     assert sorted(as_manager["available_transitions"]) == ["cancel", "pend", "resolve"]
 
 
+def test_a_customer_cannot_be_named_major_incident_manager(api_client, make, manager, customer_a):
+    incident = make()
+    client = client_for(api_client, manager)
+
+    refused = client.post(url("declare-major", incident.pk), {"manager": customer_a.pk})
+
+    assert refused.status_code == 400 and list(refused.json()["fields"]) == ["manager"]
+    incident.refresh_from_db()
+    assert not incident.is_major
+
+
 def test_patch_links_and_unlinks_a_parent(api_client, make, agent):
     parent, incident = make(), make()
     client = client_for(api_client, agent)

@@ -7,7 +7,7 @@ from tests.config_items.conftest import cmdb_defaults_create
 from tests.incidents.conftest import incident_defaults_create
 
 # The broker fixtures of the notification tests serve the real-worker tests here too.
-from tests.notifications.conftest import throwaway_redis, use_broker  # noqa: F401
+from tests.notifications.conftest import use_broker  # noqa: F401
 
 _calendars = importlib.import_module("sla.migrations.0003_default_calendars")
 
