@@ -97,6 +97,16 @@ def _lock(incident: Incident) -> Incident:
     return Incident.objects.select_for_update().get(pk=incident.pk)
 
 
+@transaction.atomic
+def incident_at_version(*, incident: Incident, expected_version: int | None, run: Any) -> Any:
+    """`run()` only while the incident is still at the version the user acted on: the row
+    is locked before the comparison and `run` goes on in the same transaction, so nobody
+    changes it in between (a transition from a stale page is refused, not applied)."""
+    if expected_version is not None:
+        _check_version(_lock(incident), expected_version)
+    return run()
+
+
 def _check_version(incident: Incident, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != incident.version:
         raise DomainError(

@@ -70,6 +70,7 @@ from .services import (
     TRANSITION_LABELS,
     incident_assign,
     incident_assign_to_me,
+    incident_at_version,
     incident_cancel,
     incident_ci_change,
     incident_close,
@@ -935,7 +936,12 @@ class IncidentTransitionView(IncidentActionView):
             "reopen": lambda: incident_reopen(actor=user, incident=incident, reason=data["reason"]),
             "cancel": lambda: incident_cancel(actor=user, incident=incident, reason=data["reason"]),
         }
-        updated = handlers[name]()
+        version = request.POST.get("version", "")
+        updated = incident_at_version(
+            incident=incident,
+            expected_version=int(version) if version.isdigit() else None,
+            run=handlers[name],
+        )
         return _("%(number)s is now %(state)s.") % {
             "number": updated.number,
             "state": updated.get_status_display(),

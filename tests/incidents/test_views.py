@@ -684,6 +684,26 @@ def test_transition_posts_run_the_service(client, agent, customer_a, desk):
     assert incident.resolution_notes == "Fixed."
 
 
+def test_a_transition_from_a_stale_page_is_refused(client, agent, manager, customer_a, desk):
+    incident = _log(agent, customer_a, assignment_group=desk, assignee=agent)
+    client.force_login(agent)
+    page = client.get(reverse("incidents:incident_detail", args=[incident.pk])).content.decode()
+    seen = incident.version
+    assert f'name="version" value="{seen}"' in page
+    incident_update(actor=manager, incident=incident, impact=1)  # meanwhile
+    url = reverse("incidents:incident_transition", args=[incident.pk])
+
+    stale = client.post(url, {"transition": "start", "version": seen}, follow=True)
+    after_reload = client.post(url, {"transition": "start", "version": seen + 1})
+
+    texts = [str(m) for m in stale.context["messages"]]
+    assert any("Someone else changed this incident" in text for text in texts), texts
+    assert after_reload.status_code == 302
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.IN_PROGRESS
+    assert incident.events.filter(event_type="status_changed").count() == 1
+
+
 @pytest.mark.parametrize(
     "data,message",
     [
