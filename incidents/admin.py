@@ -9,7 +9,6 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .choices import IncidentStatus
 from .models import AssignmentRule, Category, Incident, PriorityMatrix, SatisfactionRating
 from .services import incident_update
 
@@ -106,7 +105,7 @@ class IncidentAdmin(admin.ModelAdmin):
     readonly_fields = [f for f in fields if f not in ("title", "description")]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+        if obj is not None and obj.is_ended:
             return self.fields  # as in the workspace: no edits once closed or cancelled
         return self.readonly_fields
 

@@ -20,6 +20,8 @@ OPEN_STATUSES = (
     IncidentStatus.IN_PROGRESS,
     IncidentStatus.PENDING,
 )
+# Where an incident's life ends: no more edits, replies or updates.
+ENDED_STATUSES = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 
 
 class Channel(models.TextChoices):

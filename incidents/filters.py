@@ -5,6 +5,7 @@ from django.db.models import BooleanField, F, Func
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation, SupportGroup, User
+from accounts.selectors import user_support_group_ids
 from config_items.models import ConfigurationItem
 
 from .choices import Channel, IncidentStatus
@@ -131,8 +132,7 @@ class IncidentFilterSet(django_filters.FilterSet):
         user = getattr(self.request, "user", None)
         if not value or user is None or not user.is_authenticated:
             return queryset
-        group_ids = list(user.support_groups.values_list("pk", flat=True))
-        condition = queue_q(value, user, group_ids)
+        condition = queue_q(value, user, user_support_group_ids(user=user))
         return queryset if condition is None else queryset.filter(condition)
 
     def filter_is_open(self, queryset, name, value):

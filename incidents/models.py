@@ -14,6 +14,7 @@ from core.links import record_url
 from core.models import TicketBase
 
 from .choices import (
+    ENDED_STATUSES,
     OPEN_STATUSES,
     Channel,
     Impact,
@@ -293,6 +294,11 @@ class Incident(FSMModelMixin, TicketBase):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_ended(self) -> bool:
+        """Closed or cancelled: nothing more is written on it."""
+        return self.status in ENDED_STATUSES
 
     def has_assignee(self) -> bool:
         return self.assignee_id is not None

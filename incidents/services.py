@@ -24,6 +24,7 @@ from core.exceptions import DomainError
 from core.models import Comment, TicketEvent
 from core.outbox import outbox_enqueue
 from core.permissions import WORKSPACE_PERMISSION
+from core.selectors import ticket_is_visible
 from core.services import comment_add, event_record, events_record, ticket_insert
 from sla import services as sla
 
@@ -220,18 +221,15 @@ def _validate_parent(incident: Incident | None, parent: Incident | None) -> None
     itself or one of its descendants (no cycle)."""
     if parent is None:
         return
-    error = None
     if not parent.is_open:
-        error = _("Choose an open incident as the parent.")
-    elif incident is not None and incident.pk is not None:
-        ancestor, depth = parent, 0
-        while ancestor is not None and error is None and depth < 100:
-            if ancestor.pk == incident.pk:
-                error = _("An incident cannot be its own parent, nor its children's child.")
-            ancestor = ancestor.parent
-            depth += 1
-    if error:
-        raise ValidationError({"parent": [error]})
+        raise ValidationError({"parent": [_("Choose an open incident as the parent.")]})
+    ancestor, depth = parent, 0
+    while incident is not None and ancestor is not None and depth < 100:
+        if ancestor.pk == incident.pk:
+            raise ValidationError(
+                {"parent": [_("An incident cannot be its own parent, nor its children's child.")]}
+            )
+        ancestor, depth = ancestor.parent, depth + 1
 
 
 # Foreign keys incident_create fills from model instances it was given (or the caller's).
@@ -391,7 +389,7 @@ def incident_update(
         raise TypeError(f"not editable: {sorted(unknown)}")
     incident = _lock(incident)
     _check_version(incident, expected_version)
-    if incident.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+    if incident.is_ended:
         raise DomainError(
             _("A closed or cancelled incident cannot be edited."),
             code="incident_closed",
@@ -650,7 +648,7 @@ def incident_cancel(*, actor: User, incident: Incident, reason: str) -> Incident
 
 
 def _ensure_customer_owns(incident: Incident, actor: User) -> None:
-    if not Incident.objects.visible_to(actor).filter(pk=incident.pk).exists():
+    if not ticket_is_visible(ticket=incident, user=actor):
         raise DomainError(_("This incident is not yours."), code="forbidden", status=403)
 
 
@@ -694,7 +692,7 @@ def incident_comment(
     incident = _lock(incident)
     if actor.is_customer:
         _ensure_customer_owns(incident, actor)
-        if incident.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+        if incident.is_ended:
             raise DomainError(
                 _("This incident is closed; raise a new one."), code="incident_closed", status=409
             )
@@ -796,7 +794,7 @@ def incident_major_update(
     incident = _lock(incident)
     if not incident.is_major:
         raise DomainError(_("This is not a major incident."), code="not_major", status=409)
-    if incident.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+    if incident.is_ended:
         raise DomainError(
             _("A closed or cancelled incident takes no more updates."),
             code="incident_closed",
@@ -826,7 +824,7 @@ def incident_watch(*, actor: User, incident: Incident, user: User, watch: bool =
     customers only themselves."""
     if actor.is_customer and user.pk != actor.pk:
         raise DomainError(_("You can only watch for yourself."), code="forbidden", status=403)
-    if watch and not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
+    if watch and not ticket_is_visible(ticket=incident, user=user):
         message = _("%(user)s may not see this incident.") % {"user": user}
         raise DomainError(message, code="invalid", fields={"user": [message]})
     incident = _lock(incident)

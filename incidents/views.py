@@ -30,7 +30,11 @@ from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Organisation, SupportGroup, User
-from accounts.selectors import people_matching, support_group_member_choices
+from accounts.selectors import (
+    people_matching,
+    support_group_member_choices,
+    user_support_group_ids,
+)
 from core.choices import CommentVisibility, Priority
 from core.db import joins_as_written
 from core.exceptions import DomainError
@@ -307,10 +311,6 @@ def keyset_page(queryset, *, keys, size: int, after: str = "", before: str = "")
 # ---------------------------------------------------------------- queues and list
 
 
-def _user_group_ids(user) -> list[int]:
-    return list(user.support_groups.values_list("pk", flat=True))
-
-
 def queue_counts(user, group_ids: list[int] | None = None) -> dict[str, int]:
     """Open incidents per queue, counted up to COUNT_CAP + 1 (shown as "1000+"), cached
     for half a minute.
@@ -323,7 +323,7 @@ def queue_counts(user, group_ids: list[int] | None = None) -> dict[str, int]:
     counts = cache.get(key)
     if counts is None:
         if group_ids is None:
-            group_ids = _user_group_ids(user)
+            group_ids = user_support_group_ids(user=user)
         parts, params = [], []
         for name in QUEUE_COUNTED:
             capped = (
@@ -386,7 +386,7 @@ class IncidentListView(IncidentPermissionMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        group_ids = _user_group_ids(user)
+        group_ids = user_support_group_ids(user=user)
         params = _clean_params(self.request)
         queue = params.get("queue") or ("groups" if group_ids else "open")
         if queue not in {q[0] for q in QUEUES}:
@@ -796,8 +796,7 @@ def detail_context(request, incident: Incident, **extra) -> dict:
         else [],
         "major_update_form": MajorUpdateForm(),
         "choices": reference_choices("groups"),
-        "can_edit": incident.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
-        and user.has_perm("incidents.change_incident"),
+        "can_edit": not incident.is_ended and user.has_perm("incidents.change_incident"),
         "pending_reasons": dict(PendingReason.choices),
     }
     comment_form = extra.pop("comment_form", None)  # a refused reply, with its errors

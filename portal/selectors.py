@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import User
 from config_items.choices import CIStatus, ServiceKind
 from config_items.models import ConfigurationItem
-from incidents.choices import OPEN_STATUSES, IncidentStatus, PendingReason
+from incidents.choices import ENDED_STATUSES, OPEN_STATUSES, IncidentStatus, PendingReason
 from incidents.models import Category, Incident
 from incidents.selectors import incident_list
 
@@ -14,7 +14,7 @@ from incidents.selectors import incident_list
 TAB_STATUSES = {
     "open": OPEN_STATUSES,
     "resolved": (IncidentStatus.RESOLVED,),
-    "closed": (IncidentStatus.CLOSED, IncidentStatus.CANCELLED),
+    "closed": ENDED_STATUSES,
 }
 
 
@@ -41,7 +41,7 @@ def portal_incident_counts(*, user: User) -> dict[str, int]:
         open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
         awaiting_reply=Count("pk", filter=awaiting),
         resolved=Count("pk", filter=Q(status=IncidentStatus.RESOLVED)),
-        closed=Count("pk", filter=Q(status__in=[IncidentStatus.CLOSED, IncidentStatus.CANCELLED])),
+        closed=Count("pk", filter=Q(status__in=ENDED_STATUSES)),
     )
 
 

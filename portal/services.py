@@ -11,7 +11,7 @@ from core.exceptions import DomainError
 from core.models import Attachment
 from core.selectors import ticket_is_visible
 from core.services import attachment_add, attachment_validate
-from incidents.choices import Channel, IncidentStatus
+from incidents.choices import Channel
 from incidents.models import Category, Incident
 from incidents.services import incident_create
 
@@ -65,7 +65,7 @@ def portal_incident_attach(
     if not ticket_is_visible(ticket=incident, user=actor):
         raise DomainError(_("This incident is not yours."), code="forbidden", status=403)
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if incident.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+    if incident.is_ended:
         raise DomainError(
             _("This incident is closed; raise a new one."), code="incident_closed", status=409
         )

@@ -249,7 +249,7 @@ def render_incident_page(request, incident: Incident, **forms):
         "timeline": customer_timeline(incident=incident, user=request.user),
         "is_resolved": status == IncidentStatus.RESOLVED,
         "is_caller": is_caller,
-        "can_reply": status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED),
+        "can_reply": not incident.is_ended,
         "can_rate": is_caller and status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
         "rating": rating,
         "handled_by": (
